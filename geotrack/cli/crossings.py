@@ -1,0 +1,406 @@
+"""``geotrack crossings``: add, import, list, show, edit, add-report, retire, history, undo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from geotrack.cli._common import (
+    echo_table,
+    emit_json,
+    open_workspace,
+    terminal_safe,
+    workspace_option,
+)
+from geotrack.errors import UsageError
+from geotrack.records import (
+    DEFAULT_MAX_BORDER_KM,
+    add_crossing,
+    add_report,
+    edit_crossing,
+    import_crossings,
+    retire_crossing,
+    undo,
+)
+
+_REPORT_OPTIONS = [
+    ("--source", "source_name", "Source name (publisher, channel, analyst)."),
+    (
+        "--source-type",
+        "source_type",
+        "satellite_imagery, media, social_media, official, informant, other.",
+    ),
+    ("--url", "url", "URL of the report."),
+    ("--archive-url", "archive_url", "Archived copy (e.g. web archive)."),
+    ("--sha256", "sha256", "SHA-256 of the captured item."),
+    ("--accessed", "accessed", "Date the source was accessed (YYYY-MM-DD)."),
+    ("--reported", "reported", "Date the source published the report."),
+    (
+        "--event-start",
+        "event_start",
+        "Start of the observed activity (YYYY-MM-DD, YYYY-MM or YYYY).",
+    ),
+    ("--event-end", "event_end", "End of the observed activity."),
+    ("--date-precision", "date_precision", "day, week, month or year."),
+    ("--reliability", "reliability", "Admiralty source reliability A-F."),
+    ("--credibility", "credibility", "Admiralty information credibility 1-6."),
+    (
+        "--verification",
+        "verification",
+        "unverified, in_review, verified, unverifiable, disputed, false.",
+    ),
+    ("--notes", "notes", "Free text (stored exactly as given)."),
+]
+_SITE_OPTIONS = [
+    ("--name", "name", "A name for the site."),
+    ("--kind", "kind", "temporary_bridge, pontoon, ford, ferry_boat, ice_road, cable, other."),
+    ("--status", "status", "active, inactive, destroyed, unknown."),
+    ("--location-precision", "location_precision", "exact, near_place, reach, county."),
+    ("--precision-m", "uncertainty_m", "Location uncertainty radius in metres."),
+]
+
+
+def _options(specs):
+    def deco(f):
+        for flag, dest, help_ in reversed(specs):
+            f = click.option(flag, dest, default=None, help=help_)(f)
+        return f
+
+    return deco
+
+
+def _given(kwargs: dict[str, Any], specs) -> dict[str, Any]:
+    return {dest: kwargs[dest] for _, dest, _ in specs if kwargs.get(dest) is not None}
+
+
+def _max_km(force_far: bool, max_border_km: float) -> float | None:
+    return None if force_far else max_border_km
+
+
+_far_options = [
+    click.option(
+        "--max-border-km",
+        type=float,
+        default=DEFAULT_MAX_BORDER_KM,
+        show_default=True,
+        help="Refuse points farther than this from the border line.",
+    ),
+    click.option("--force-far", is_flag=True, help="Record a point however far from the border."),
+]
+
+
+def _apply(opts):
+    def deco(f):
+        for o in reversed(opts):
+            f = o(f)
+        return f
+
+    return deco
+
+
+@click.group("crossings")
+def crossings() -> None:
+    """Record reported crossings: add, import, list, show, edit, retire, history, undo."""
+
+
+@crossings.command("add")
+@workspace_option
+@click.option("--lon", required=True, help="Longitude, decimal degrees.")
+@click.option("--lat", required=True, help="Latitude, decimal degrees.")
+@click.option(
+    "--datum",
+    default="wgs84",
+    show_default=True,
+    help="wgs84, gcj02 (AMap, Tencent) or bd09 (Baidu).",
+)
+@_options(_SITE_OPTIONS)
+@_options(_REPORT_OPTIONS)
+@click.option("--synthetic", is_flag=True, help="Mark the record as synthetic (example) data.")
+@click.option("--reason", default=None, help="Why, for the history.")
+@_apply(_far_options)
+@click.option("--json", "as_json", is_flag=True, help="Print the new feature as GeoJSON.")
+def add_cmd(workspace, lon, lat, datum, synthetic, reason, max_border_km, force_far, as_json, **kw):
+    """Record one crossing with its first report; print its new id.
+
+    \b
+    Example:
+        geotrack crossings add --lon 127.27 --lat 41.51 --kind ford \\
+            --source "NK News" --reported 2025-12-16 --reliability B --credibility 3
+    """
+    ws = open_workspace(workspace)
+    record = {"lon": lon, "lat": lat, "datum": datum, "synthetic": synthetic}
+    record.update(_given(kw, _SITE_OPTIONS))
+    record.update(_given(kw, _REPORT_OPTIONS))
+    fid = add_crossing(ws, record, max_border_km=_max_km(force_far, max_border_km), reason=reason)
+    if as_json:
+        emit_json(next(f for f in ws.read_crossings() if f["id"] == fid))
+    else:
+        click.echo(fid)
+
+
+@crossings.command("import")
+@workspace_option
+@click.argument("source", type=click.File("rb"))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["geojson", "csv", "kml", "kmz"]),
+    default=None,
+    help="Input format (guessed from the name or content).",
+)
+@click.option(
+    "--encoding", default=None, help="Text encoding of a CSV that is not UTF-8 (e.g. latin-1)."
+)
+@click.option(
+    "--set",
+    "defaults",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="A value for FIELD where a row has none (repeatable), e.g. --set kind=ford --set source_name='NK News'.",
+)
+@click.option("--reason", default=None, help="Why, for the history.")
+@_apply(_far_options)
+@click.option("--json", "as_json", is_flag=True, help="Print the new ids as JSON.")
+def import_cmd(
+    workspace, source, fmt, encoding, defaults, reason, max_border_km, force_far, as_json
+):
+    """Import crossings from SOURCE (a file, or - for stdin): GeoJSON, CSV, KML or KMZ.
+
+    All or nothing: one bad row rejects the file, with every problem listed by row.
+
+    \b
+    Example:
+        geotrack crossings import reports.csv --set source_name="NK News"
+        cat found.geojson | geotrack crossings import -
+    """
+    from geotrack.importers import read_candidates
+
+    ws = open_workspace(workspace)
+    fill = {}
+    for item in defaults:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set {item!r}: write FIELD=VALUE")
+        fill[key.strip()] = value
+    cands = read_candidates(source, fmt=fmt, encoding=encoding)
+    records = [{**fill, **r} for r in cands.records]
+    click.echo(
+        f"read {len(records)} crossing(s) from {terminal_safe(source.name)} ({cands.format})",
+        err=True,
+    )
+    ids = import_crossings(
+        ws,
+        records,
+        rows=cands.rows,
+        max_border_km=_max_km(force_far, max_border_km),
+        reason=reason or f"import of {source.name}",
+    )
+    if as_json:
+        emit_json({"imported": len(ids), "ids": ids})
+    else:
+        click.echo(
+            f"imported {len(ids)} crossing(s): {ids[0]} … {ids[-1]}"
+            if len(ids) > 1
+            else f"imported {ids[0]}",
+            err=True,
+        )
+        click.echo("\n".join(ids))
+
+
+@crossings.command("list")
+@workspace_option
+@click.option("--all", "include_retired", is_flag=True, help="Include retired crossings.")
+@click.option("--kind", default=None, help="Only this kind.")
+@click.option("--json", "as_json", is_flag=True, help="Print a GeoJSON FeatureCollection.")
+def list_cmd(workspace, include_retired, kind, as_json):
+    """List crossings (a table; --json for GeoJSON).
+
+    \b
+    Example:
+        geotrack crossings list --json | fio info
+    """
+    ws = open_workspace(workspace)
+    feats = ws.read_crossings(include_retired=include_retired)
+    if kind:
+        feats = [f for f in feats if f["properties"]["kind"] == kind]
+    if as_json:
+        emit_json({"type": "FeatureCollection", "features": feats})
+        return
+    rows = []
+    for f in feats:
+        p = f["properties"]
+        lon, lat = f["geometry"]["coordinates"]
+        rows.append(
+            [
+                f["id"],
+                p["kind"],
+                p["status"],
+                f"{lon:.5f}",
+                f"{lat:.5f}",
+                len(p["reports"]),
+                p.get("first_reported") or "",
+                "retired" if p.get("retired") else "",
+                "SYNTHETIC" if p.get("synthetic") else "",
+            ]
+        )
+    echo_table(rows, ["id", "kind", "status", "lon", "lat", "reports", "first reported", "", ""])
+    click.echo(f"{len(feats)} crossing(s) in {ws.path}", err=True)
+
+
+@crossings.command("show")
+@workspace_option
+@click.argument("fid", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print the GeoJSON feature.")
+def show_cmd(workspace, fid, as_json):
+    """Show one crossing with every report."""
+    ws = open_workspace(workspace)
+    feat = next((f for f in ws.read_crossings(include_retired=True) if f["id"] == fid), None)
+    if feat is None:
+        from geotrack.errors import NotFoundError
+
+        raise NotFoundError(
+            f"id={fid!r}: no such crossing; `geotrack crossings list` shows the ids"
+        )
+    if as_json:
+        emit_json(feat)
+        return
+    p = feat["properties"]
+    lon, lat = feat["geometry"]["coordinates"]
+    lines = [
+        f"{fid}  {p['kind']}  status={p['status']}"
+        + ("  RETIRED: " + terminal_safe(p["retired_reason"]) if p.get("retired") else ""),
+        f"  location {lon:.6f}, {lat:.6f} (WGS 84); reported as {p['original_lon']}, {p['original_lat']} in {p['datum']}",
+        f"  precision {p['location_precision']}, uncertainty {p['uncertainty_m']:g} m",
+        f"  first reported {p.get('first_reported')}, seen {p.get('first_seen')} – {p.get('last_seen')}",
+    ]
+    if p.get("name"):
+        lines.insert(1, f"  name: {terminal_safe(p['name'])}")
+    if p.get("synthetic"):
+        lines.insert(1, "  SYNTHETIC (example data, not a real report)")
+    for r in p["reports"]:
+        lines.append(
+            f"  [{r['report_id']}] {terminal_safe(r['source_name'])} ({r['source_type']}), grade {r['reliability']}{r['credibility']}, {r['verification']}"
+        )
+        for key in (
+            "url",
+            "archive_url",
+            "reported",
+            "event_start",
+            "event_end",
+            "date_precision",
+            "sha256",
+            "notes",
+        ):
+            if r.get(key):
+                lines.append(f"      {key}: {terminal_safe(r[key])}")
+    click.echo("\n".join(lines))
+
+
+@crossings.command("edit")
+@workspace_option
+@click.argument("fid", metavar="ID")
+@click.option(
+    "--report",
+    "report_id",
+    default=None,
+    help="Edit this report (R1, R2, ...) instead of the site.",
+)
+@click.option("--lon", default=None, help="New longitude.")
+@click.option("--lat", default=None, help="New latitude.")
+@click.option("--datum", default=None, help="Datum of the new --lon/--lat.")
+@_options(_SITE_OPTIONS)
+@_options(_REPORT_OPTIONS)
+@click.option("--synthetic/--not-synthetic", default=None, help="Mark or unmark as synthetic.")
+@click.option("--reason", default=None, help="Why, for the history.")
+@_apply(_far_options)
+def edit_cmd(
+    workspace, fid, report_id, lon, lat, datum, synthetic, reason, max_border_km, force_far, **kw
+):
+    """Change fields of crossing ID (or of one of its reports with --report).
+
+    \b
+    Example:
+        geotrack crossings edit YLU-0001 --status destroyed --reason "imagery 2026-01-03"
+        geotrack crossings edit YLU-0001 --report R1 --verification verified
+    """
+    ws = open_workspace(workspace)
+    if report_id:
+        changes = _given(kw, _REPORT_OPTIONS)
+        if _given(kw, _SITE_OPTIONS) or lon or lat:
+            raise UsageError("with --report, give report fields only (site fields edit the site)")
+    else:
+        changes = _given(kw, _SITE_OPTIONS)
+        if _given(kw, _REPORT_OPTIONS):
+            raise UsageError("report fields need --report R1 (see `geotrack crossings show ID`)")
+        for key, value in (("lon", lon), ("lat", lat), ("datum", datum), ("synthetic", synthetic)):
+            if value is not None:
+                changes[key] = value
+    edit_crossing(
+        ws,
+        fid,
+        changes,
+        report_id=report_id,
+        max_border_km=_max_km(force_far, max_border_km),
+        reason=reason,
+    )
+    click.echo(f"edited {fid}", err=True)
+
+
+@crossings.command("add-report")
+@workspace_option
+@click.argument("fid", metavar="ID")
+@_options(_REPORT_OPTIONS)
+@click.option("--reason", default=None, help="Why, for the history.")
+def add_report_cmd(workspace, fid, reason, **kw):
+    """Add a report (a new source or date) to crossing ID; print the report id."""
+    ws = open_workspace(workspace)
+    click.echo(add_report(ws, fid, _given(kw, _REPORT_OPTIONS), reason=reason))
+
+
+@crossings.command("retire")
+@workspace_option
+@click.argument("fid", metavar="ID")
+@click.option("--reason", required=True, help="Why it is retired (false report, duplicate of ...).")
+def retire_cmd(workspace, fid, reason):
+    """Retire crossing ID: a tombstone with the reason, never a silent delete."""
+    ws = open_workspace(workspace)
+    retire_crossing(ws, fid, reason=reason)
+    click.echo(f"retired {fid}", err=True)
+
+
+@crossings.command("history")
+@workspace_option
+@click.argument("fid", metavar="[ID]", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines of the entries.")
+def history_cmd(workspace, fid, as_json):
+    """Show the history of the crossings layer, or of one crossing."""
+    ws = open_workspace(workspace)
+    entries = list(ws.crossings.history(fid))
+    if as_json:
+        emit_json([e.as_dict() for e in entries])
+        return
+    rows = []
+    for e in entries:
+        ids = [c.id for c in e.changes]
+        shown = ", ".join(ids[:3]) + (f" … (+{len(ids) - 3})" if len(ids) > 3 else "")
+        rows.append(
+            [
+                e.seq,
+                e.time,
+                e.user,
+                e.op + (f" of {e.undoes}" if e.undoes else ""),
+                shown,
+                e.reason or "",
+            ]
+        )
+    echo_table(rows, ["seq", "time (UTC)", "user", "op", "ids", "reason"])
+
+
+@crossings.command("undo")
+@workspace_option
+def undo_cmd(workspace):
+    """Revert the latest change (it is recorded in the history as an undo)."""
+    ws = open_workspace(workspace)
+    entry = undo(ws)
+    click.echo(f"undid operation {entry.undoes}: {terminal_safe(entry.reason)}", err=True)

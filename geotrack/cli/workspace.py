@@ -1,0 +1,209 @@
+"""``geotrack init``, ``stretch``, ``windows`` and ``validate``."""
+
+from __future__ import annotations
+
+import click
+
+from geotrack.cli._common import (
+    echo_table,
+    emit_json,
+    open_workspace,
+    terminal_safe,
+    workspace_option,
+)
+from geotrack.reference import REPORTED_KM
+from geotrack.workspace import init_workspace
+
+
+@click.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=str))
+def init_cmd(directory: str) -> None:
+    """Create a new workspace DIRECTORY with the bundled reference layers.
+
+    \b
+    Example:
+        geotrack init my-layers && geotrack --help
+    """
+    ws = init_workspace(directory)
+    click.echo(f"created workspace {ws.path} (reference layers, empty crossings layer)", err=True)
+
+
+@click.command("stretch")
+@workspace_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stretch_cmd(workspace: str | None, as_json: bool) -> None:
+    """Show the stretch line, its county segments, the named windows and their lengths.
+
+    Lengths are measured in EPSG:32652 along the line and in a straight line
+    between each window's ends, beside the report's "roughly 98 km".
+
+    \b
+    Example:
+        geotrack stretch --json
+    """
+    ws = open_workspace(workspace)
+    st = ws.stretch
+    windows = [ws.describe_window(w) for w in ws.windows.values()]
+    segments = [
+        {
+            "county": f["properties"]["county"],
+            "from_km": f["properties"]["chainage_start_km"],
+            "to_km": f["properties"]["chainage_end_km"],
+            "length_km": f["properties"]["length_km"],
+        }
+        for f in ws.county_segments
+    ]
+    doc = {
+        "stretch": {
+            "name": ws.stretch_properties.get("name"),
+            "length_km": round(st.length_km, 3),
+            "vertices": len(st.line_m.coords),
+            "chainage_origin": ws.stretch_properties.get("chainage_origin"),
+            "chainage_direction": ws.stretch_properties.get("chainage_direction"),
+            "crs": "EPSG:32652",
+            "source": ws.stretch_properties.get("source"),
+        },
+        "county_segments": segments,
+        "windows": windows,
+        "reported": {
+            "figure_km": REPORTED_KM,
+            "source": "Korea JoongAng Daily, 2025-12-19, citing NK News: at least 32 crossings "
+            "along 'a roughly 98-kilometer stretch'",
+        },
+    }
+    if as_json:
+        emit_json(doc)
+        return
+    s = doc["stretch"]
+    click.echo(f"{terminal_safe(s['name'])}")
+    click.echo(f"  {s['length_km']:.1f} km along the line ({s['vertices']} vertices, {s['crs']})")
+    click.echo(
+        f"  chainage 0: {terminal_safe(s['chainage_origin'])}; increasing {s['chainage_direction']}"
+    )
+    click.echo("\nCounty segments (North Korean bank):")
+    echo_table(
+        [
+            [g["county"], f"{g['from_km']:.1f}", f"{g['to_km']:.1f}", f"{g['length_km']:.1f}"]
+            for g in segments
+        ],
+        ["county", "from km", "to km", "length km"],
+    )
+    click.echo("\nNamed windows (along the river vs straight line between the ends):")
+    echo_table(
+        [
+            [
+                w["name"],
+                f"{w['from_km']:.1f}",
+                f"{w['to_km']:.1f}",
+                f"{w['length_km']:.1f}",
+                f"{w['straight_km']:.1f}",
+                f"{w['max_extent_km']:.1f}",
+            ]
+            for w in windows
+        ],
+        ["window", "from km", "to km", "river km", "straight km", "max extent km"],
+    )
+    click.echo(
+        f"\nReported: 'a roughly {REPORTED_KM:g}-kilometer stretch' (Korea JoongAng Daily, "
+        "2025-12-19). It matches the straight-line extent of the 'reported' window, not its "
+        "length along the river."
+    )
+
+
+@click.group("windows")
+def windows_cmd() -> None:
+    """List, save and remove named windows of the river."""
+
+
+@windows_cmd.command("list")
+@workspace_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def windows_list(workspace: str | None, as_json: bool) -> None:
+    """List named windows with their lengths along the river and in a straight line."""
+    ws = open_workspace(workspace)
+    rows = [ws.describe_window(w) for w in ws.windows.values()]
+    if as_json:
+        emit_json(rows)
+        return
+    echo_table(
+        [
+            [
+                w["name"],
+                w["from_km"],
+                w["to_km"],
+                w["length_km"],
+                w["straight_km"],
+                w["description"],
+            ]
+            for w in rows
+        ],
+        ["window", "from km", "to km", "river km", "straight km", "description"],
+    )
+
+
+@windows_cmd.command("add")
+@workspace_option
+@click.argument("name")
+@click.argument("spec")
+@click.option("--description", default="", help="What the window is.")
+def windows_add(workspace: str | None, name: str, spec: str, description: str) -> None:
+    """Save SPEC (FROM_KM:TO_KM, town:A..B, lonlat:...) as the named window NAME.
+
+    \b
+    Example:
+        geotrack windows add hyesan-reach town:Hyesan..Poch --description "Hyesan to Pochon"
+    """
+    ws = open_workspace(workspace)
+    w = ws.save_window(name, spec, description=description)
+    click.echo(f"saved window {w.name}: {w.from_km:g}–{w.to_km:g} km", err=True)
+
+
+@windows_cmd.command("remove")
+@workspace_option
+@click.argument("name")
+def windows_remove(workspace: str | None, name: str) -> None:
+    """Remove the named window NAME."""
+    open_workspace(workspace).remove_window(name)
+    click.echo(f"removed window {name}", err=True)
+
+
+@click.command("validate")
+@workspace_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def validate_cmd(ctx: click.Context, workspace: str | None, as_json: bool) -> None:
+    """Check every layer of the workspace; exit 1 on any problem.
+
+    Also completes a write that a killed process logged but did not finish.
+
+    \b
+    Example:
+        geotrack validate && echo healthy
+    """
+    from geotrack.records import validate_workspace
+
+    ws = open_workspace(workspace)
+    problems = validate_workspace(ws)
+    n = len(ws.read_crossings(include_retired=True))
+    if as_json:
+        emit_json(
+            {
+                "workspace": str(ws.path),
+                "valid": not problems,
+                "crossings": n,
+                "problems": [
+                    {"field": p.field, "value": str(p.value), "message": p.message, "where": p.row}
+                    for p in problems
+                ],
+            }
+        )
+    else:
+        for p in problems:
+            click.echo(terminal_safe(str(p)), err=True)
+        click.echo(
+            f"{ws.path}: {'healthy' if not problems else f'{len(problems)} problem(s)'} "
+            f"({n} crossings)",
+            err=True,
+        )
+    if problems:
+        ctx.exit(1)

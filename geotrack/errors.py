@@ -1,0 +1,118 @@
+"""Errors and warnings raised by geotrack.
+
+Every error derives from :class:`GeotrackError`; some also derive from a
+builtin (``ValueError``, ``OSError``) so that generic handlers still work.
+Messages name the field, the value and the fix.  This module imports only
+the standard library.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DataError",
+    "GeotrackError",
+    "ImportFileError",
+    "LockError",
+    "NotFoundError",
+    "Problem",
+    "StorageError",
+    "UsageError",
+    "ValidationError",
+    "WindowError",
+]
+
+from dataclasses import dataclass
+
+
+class GeotrackError(Exception):
+    """Root of every error geotrack raises on purpose.
+
+    The CLI maps it to exit status 1 (a failed check or bad data);
+    :class:`UsageError` maps to 2.
+    """
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one input value.
+
+    Parameters
+    ----------
+    field : str
+        The field (or column, or option) that holds the value.
+    value : object
+        The offending value, as given.
+    message : str
+        What is wrong and how to fix it.
+    row : str or None
+        Where the value came from (``"row 3"``, ``"feature YLU-0002"``).
+
+    Examples
+    --------
+    >>> str(Problem("lat", 95.0, "must be within [-90, 90]", row="row 2"))
+    'row 2: lat=95.0: must be within [-90, 90]'
+    """
+
+    field: str
+    value: object
+    message: str
+    row: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.row}: " if self.row else ""
+        return f"{where}{self.field}={self.value!r}: {self.message}"
+
+
+class ValidationError(GeotrackError, ValueError):
+    """One or more values are invalid; nothing was written.
+
+    Parameters
+    ----------
+    problems : list of Problem
+        Every problem found, not just the first.
+
+    Examples
+    --------
+    >>> err = ValidationError([Problem("kind", "bridge", "use one of: ford, pontoon")])
+    >>> print(err)
+    kind='bridge': use one of: ford, pontoon
+    """
+
+    def __init__(self, problems: list[Problem], *, header: str | None = None) -> None:
+        self.problems = list(problems)
+        self.header = header
+        lines = [str(p) for p in self.problems]
+        if header:
+            lines.insert(0, header)
+        super().__init__("\n".join(lines))
+
+
+class DataError(GeotrackError, ValueError):
+    """A file or layer holds data geotrack cannot use as it is."""
+
+
+class ImportFileError(DataError):
+    """An input file cannot be read: wrong format, too large, hostile or malformed."""
+
+
+class NotFoundError(GeotrackError, KeyError):
+    """A named thing (crossing id, window, layer) does not exist."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class WindowError(GeotrackError, ValueError):
+    """A window of the river is outside the line, reversed or empty."""
+
+
+class StorageError(GeotrackError, OSError):
+    """Reading or writing the workspace failed; the previous state is intact."""
+
+
+class LockError(StorageError):
+    """The workspace lock could not be taken in time."""
+
+
+class UsageError(GeotrackError):
+    """The call itself is wrong (bad option combination); the CLI exits 2."""

@@ -1,0 +1,320 @@
+"""Reading crossings from files: GeoJSON, CSV and KML/KMZ into candidate records.
+
+Files are untrusted.  Every reader enforces a size limit before reading,
+parses XML with :mod:`defusedxml` (no external entities, no entity expansion),
+opens KMZ archives without extracting them (member names with ``..`` or a
+leading ``/`` and archives that inflate past the limit are refused) and
+rejects GeoJSON nested deeper than a GeoJSON layer ever is.  The records
+returned are plain dicts for :func:`geotrack.records.import_crossings`, which
+validates them all before anything is written.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MAX_INPUT_BYTES", "Candidates", "read_candidates"]
+
+import codecs
+import csv
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+from geotrack.errors import ImportFileError
+from geotrack.geojson import parse_features
+
+#: The largest input read (bytes, after decompression for KMZ).
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+_KML_NS = "{http://www.opengis.net/kml/2.2}"
+_LON_NAMES = ("lon", "longitude", "lng", "long", "x")
+_LAT_NAMES = ("lat", "latitude", "y")
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Records read from a file, each with a label for messages."""
+
+    records: list[dict[str, Any]]
+    rows: list[str]
+    format: str
+
+
+def _read_limited(stream: BinaryIO, limit: int, what: str) -> bytes:
+    chunks, total = [], 0
+    while True:
+        chunk = stream.read(1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > limit:
+            raise ImportFileError(
+                f"{what} is larger than {limit // (1024 * 1024)} MiB: split it into smaller files "
+                "(nothing was imported)"
+            )
+        chunks.append(chunk)
+
+
+def read_candidates(
+    source: str | Path | BinaryIO,
+    *,
+    fmt: str | None = None,
+    encoding: str | None = None,
+    limit: int = MAX_INPUT_BYTES,
+) -> Candidates:
+    """Read crossing records from a file path, ``-`` (stdin, pass the stream) or a stream.
+
+    Parameters
+    ----------
+    source : path or binary stream
+        The input.
+    fmt : {'geojson', 'csv', 'kml', 'kmz'}, optional
+        Format; guessed from the file name or content when omitted.
+    encoding : str, optional
+        Text encoding of a CSV that is not UTF-8 (e.g. ``latin-1``); UTF-8 and
+        UTF-16 with a byte-order mark are recognised by themselves.
+    limit : int
+        Refuse inputs larger than this many bytes.
+
+    Raises
+    ------
+    ImportFileError
+        The file cannot be read, is too large, hostile or malformed.
+
+    Examples
+    --------
+    >>> c = read_candidates(io.BytesIO(b"lon,lat,kind\\n127.5,41.5,ford\\n"), fmt="csv")
+    >>> c.records, c.rows
+    ([{'lon': '127.5', 'lat': '41.5', 'kind': 'ford'}], ['row 2'])
+    """
+    name = getattr(source, "name", None) if not isinstance(source, (str, Path)) else str(source)
+    what = name or "input"
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        try:
+            size = path.stat().st_size
+            if size > limit:
+                raise ImportFileError(
+                    f"{path} is {size // (1024 * 1024)} MiB, over the {limit // (1024 * 1024)} MiB "
+                    "limit: split it into smaller files (nothing was imported)"
+                )
+            with path.open("rb") as fh:
+                data = _read_limited(fh, limit, what)
+        except FileNotFoundError:
+            raise ImportFileError(f"file={str(path)!r} does not exist") from None
+        except IsADirectoryError:
+            raise ImportFileError(f"file={str(path)!r} is a folder, not a file") from None
+        except PermissionError:
+            raise ImportFileError(f"file={str(path)!r} cannot be read: permission denied") from None
+    else:
+        data = _read_limited(source, limit, what)
+    fmt = (fmt or _guess_format(name, data)).lower()
+    if fmt in ("geojson", "json", "geojsonseq"):
+        return _from_geojson(data, what)
+    if fmt == "csv":
+        return _from_csv(data, what, encoding)
+    if fmt == "kml":
+        return _from_kml(data, what)
+    if fmt == "kmz":
+        return _from_kml(_unzip_kml(data, what, limit), what)
+    raise ImportFileError(f"format={fmt!r} is not supported: use geojson, csv, kml or kmz")
+
+
+def _guess_format(name: str | None, data: bytes) -> str:
+    suffix = Path(name).suffix.lower().lstrip(".") if name else ""
+    if suffix in ("geojson", "json", "geojsonl", "geojsons", "ndjson"):
+        return "geojson"
+    if suffix in ("csv", "txt", "tsv"):
+        return "csv"
+    if suffix in ("kml", "kmz"):
+        return suffix
+    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n\x1e")
+    if data[:2] == b"PK":
+        return "kmz"
+    if head.startswith((b"{", b"[")):
+        return "geojson"
+    if head.startswith(b"<"):
+        return "kml"
+    return "csv"
+
+
+def _from_geojson(data: bytes, what: str) -> Candidates:
+    records, rows = [], []
+    for i, feat in enumerate(parse_features(data, what=what), 1):
+        label = f"feature {i}" + (f" ({feat['id']})" if isinstance(feat.get("id"), str) else "")
+        geom = feat.get("geometry")
+        if not isinstance(geom, dict) or geom.get("type") != "Point":
+            kind = geom.get("type") if isinstance(geom, dict) else None
+            raise ImportFileError(
+                f"{what}: {label}: geometry={kind!r}: crossings are Points; convert lines or "
+                "polygons to a point (e.g. their centroid) first"
+            )
+        coords = geom.get("coordinates")
+        if not isinstance(coords, list) or len(coords) < 2:
+            raise ImportFileError(f"{what}: {label}: a Point needs [longitude, latitude]")
+        props = feat.get("properties") or {}
+        if not isinstance(props, dict):
+            raise ImportFileError(f"{what}: {label}: properties must be an object")
+        rec = {k: v for k, v in props.items() if k not in ("lon", "lat")}
+        if "id" in feat and "id" not in rec:
+            rec["id"] = feat["id"]
+        rec["lon"], rec["lat"] = coords[0], coords[1]
+        records.append(rec)
+        rows.append(label)
+    return Candidates(records, rows, "geojson")
+
+
+def _decode_text(data: bytes, what: str, encoding: str | None) -> str:
+    if encoding:
+        try:
+            return data.decode(encoding)
+        except LookupError:
+            raise ImportFileError(f"encoding={encoding!r} is not a known text encoding") from None
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(
+                f"{what} is not {encoding}: {exc.reason} at byte {exc.start}"
+            ) from None
+    for bom, enc in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(enc)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"{what} is not UTF-8 ({exc.reason} at byte {exc.start}): save it as UTF-8, or name its "
+            "encoding with --encoding (e.g. --encoding latin-1 or cp949)"
+        ) from None
+
+
+def _from_csv(data: bytes, what: str, encoding: str | None) -> Candidates:
+    text = _decode_text(data, what, encoding)
+    if "\x00" in text:
+        raise ImportFileError(f"{what} holds NUL bytes: it is not a text CSV (wrong --encoding?)")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFileError(
+            f"{what} is empty: a CSV needs a header row with lon and lat"
+        ) from None
+    cols = [h.strip().lower() for h in header]
+    lon_col = next((c for c in _LON_NAMES if c in cols), None)
+    lat_col = next((c for c in _LAT_NAMES if c in cols), None)
+    if lon_col is None or lat_col is None:
+        raise ImportFileError(
+            f"{what}: header={header!r}: a CSV needs lon and lat columns (or longitude/latitude)"
+        )
+    records, rows = [], []
+    try:
+        for line_no, values in enumerate(reader, 2):
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) != len(cols):
+                raise ImportFileError(
+                    f"{what}: row {line_no} has {len(values)} cells for {len(cols)} columns: "
+                    "check quoting and separators"
+                )
+            rec: dict[str, Any] = {}
+            for col, value in zip(cols, values, strict=True):
+                key = "lon" if col == lon_col else "lat" if col == lat_col else col
+                if value != "":
+                    rec[key] = value
+            records.append(rec)
+            rows.append(f"row {line_no}")
+    except csv.Error as exc:
+        raise ImportFileError(f"{what}: line {reader.line_num}: {exc}") from None
+    return Candidates(records, rows, "csv")
+
+
+def _unzip_kml(data: bytes, what: str, limit: int) -> bytes:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise ImportFileError(f"{what} is not a KMZ (zip) archive") from None
+    with archive:
+        infos = archive.infolist()
+        for info in infos:
+            name = info.filename
+            if name.startswith(("/", "\\")) or ".." in Path(name).parts or ":" in name:
+                raise ImportFileError(
+                    f"{what}: archive member {name!r} has an unsafe path; refusing the KMZ"
+                )
+        kmls = [i for i in infos if i.filename.lower().endswith(".kml")]
+        if not kmls:
+            raise ImportFileError(f"{what}: the KMZ holds no .kml document")
+        doc = next((i for i in kmls if i.filename.lower() == "doc.kml"), kmls[0])
+        if doc.file_size > limit:
+            raise ImportFileError(
+                f"{what}: {doc.filename} inflates to {doc.file_size} bytes, over the limit: refusing it"
+            )
+        with archive.open(doc) as fh:
+            return _read_limited(fh, limit, f"{what}:{doc.filename}")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _from_kml(data: bytes, what: str) -> Candidates:
+    try:
+        root = SafeET.fromstring(data, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise ImportFileError(
+            f"{what}: the KML declares a DTD or entities ({type(exc).__name__}); geotrack refuses "
+            "them (they can read local files or expand without bound)"
+        ) from None
+    except SafeET.ParseError as exc:
+        raise ImportFileError(f"{what} is not well-formed XML: {exc}") from None
+    records, rows = [], []
+    for i, pm in enumerate(el for el in root.iter() if _local(el.tag) == "Placemark"):
+        label = f"placemark {i + 1}"
+        rec: dict[str, Any] = {}
+        point = next((el for el in pm.iter() if _local(el.tag) == "Point"), None)
+        if point is None:
+            raise ImportFileError(f"{what}: {label}: has no Point; crossings are points")
+        coords = next((el for el in point.iter() if _local(el.tag) == "coordinates"), None)
+        try:
+            lon, lat = (coords.text or "").strip().split()[0].split(",")[:2]
+        except (AttributeError, ValueError, IndexError):
+            raise ImportFileError(
+                f"{what}: {label}: <coordinates> must read LON,LAT[,ALT]"
+            ) from None
+        rec["lon"], rec["lat"] = lon, lat
+        for child in pm:
+            tag = _local(child.tag)
+            if tag == "name" and child.text:
+                rec["name"] = child.text
+            elif tag == "description" and child.text:
+                rec["notes"] = child.text
+            elif tag == "TimeSpan":
+                for el in child:
+                    if _local(el.tag) == "begin" and el.text:
+                        rec["event_start"] = el.text.strip()[:10]
+                    if _local(el.tag) == "end" and el.text:
+                        rec["event_end"] = el.text.strip()[:10]
+            elif tag == "TimeStamp":
+                when = next((el for el in child if _local(el.tag) == "when"), None)
+                if when is not None and when.text:
+                    rec["event_start"] = when.text.strip()[:10]
+            elif tag == "ExtendedData":
+                for data_el in child.iter():
+                    if _local(data_el.tag) == "Data" and data_el.get("name"):
+                        value = next((v for v in data_el if _local(v.tag) == "value"), None)
+                        if value is not None and value.text is not None:
+                            rec[data_el.get("name")] = value.text
+                    elif _local(data_el.tag) == "SimpleData" and data_el.get("name"):
+                        rec[data_el.get("name")] = data_el.text or ""
+        records.append(rec)
+        rows.append(label)
+    return Candidates(records, rows, "kml")

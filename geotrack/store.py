@@ -1,0 +1,524 @@
+"""One layer on disk: lock, atomic write, append-only history, undo.
+
+A :class:`LayerStore` keeps a GeoJSON FeatureCollection (``<name>.geojson``)
+and its history (``history.jsonl``).  The history is also the write-ahead log:
+
+1. take an exclusive lock (``fcntl.flock`` through :mod:`filelock`: the
+   kernel drops it when its process dies, so a dead writer never blocks and
+   a live one is never broken);
+2. roll forward any history entry a crashed writer appended but did not apply;
+3. append the new entry (who, when, what, why, before/after of every feature)
+   and ``fsync`` it;
+4. write the layer to a temporary file, ``fsync``, ``rename`` over the old
+   one, ``fsync`` the folder.  The layer records the history size it reflects.
+
+Readers never lock: a rename is atomic, so they see the old or the new file,
+never half of one.  This is the one storage interface; a shared PostGIS store
+would implement the same methods.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Change", "HistoryEntry", "LayerStore", "Transaction", "atomic_write", "current_user"]
+
+import contextlib
+import getpass
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import filelock
+import orjson
+
+from geotrack.errors import DataError, LockError, NotFoundError, StorageError
+from geotrack.geojson import dumps_collection, loads
+
+#: Seconds a writer waits for the lock before giving up with a LockError.
+LOCK_TIMEOUT_S = 120.0
+_TMP_PREFIX = ".tmp-"
+
+
+def current_user() -> str:
+    """The name recorded in the history: ``GEOTRACK_USER``, else the login name.
+
+    Examples
+    --------
+    >>> isinstance(current_user(), str)
+    True
+    """
+    name = os.environ.get("GEOTRACK_USER")
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return f"uid-{os.getuid()}"
+
+
+def utc_now() -> str:
+    """The current UTC time as ISO 8601 with a ``Z``, to the millisecond.
+
+    Examples
+    --------
+    >>> utc_now().endswith("Z")
+    True
+    """
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write *data* to *path* through a temporary file, fsync and rename.
+
+    On any failure (disk full, permission) the previous file is untouched and
+    the temporary file is removed.
+
+    Raises
+    ------
+    StorageError
+        The write failed; the message names the path and the reason.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> atomic_write(p, b"hello"); p.read_bytes()
+    b'hello'
+    """
+    path = Path(path)
+    tmp_name = None
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=_TMP_PREFIX + path.name + ".", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, path)
+        tmp_name = None
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise StorageError(
+            f"could not write {path}: {exc.strerror or exc}; the previous file is unchanged. "
+            "Free disk space or fix permissions and try again."
+        ) from exc
+    finally:
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A feature before and after one operation (``None`` = absent)."""
+
+    id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of ``history.jsonl``."""
+
+    seq: int
+    time: str
+    user: str
+    op: str
+    reason: str | None
+    layer: str
+    changes: list[Change]
+    undoes: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The entry as written to the history file."""
+        return {
+            "seq": self.seq,
+            "time": self.time,
+            "user": self.user,
+            "op": self.op,
+            "reason": self.reason,
+            "layer": self.layer,
+            "undoes": self.undoes,
+            "changes": [{"id": c.id, "before": c.before, "after": c.after} for c in self.changes],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> HistoryEntry:
+        """Read an entry written by :meth:`as_dict`."""
+        return cls(
+            seq=d["seq"],
+            time=d["time"],
+            user=d["user"],
+            op=d["op"],
+            reason=d.get("reason"),
+            layer=d["layer"],
+            undoes=d.get("undoes"),
+            changes=[Change(c["id"], c["before"], c["after"]) for c in d["changes"]],
+        )
+
+
+@dataclass
+class Transaction:
+    """The features of a layer as seen under the lock; changes are staged here.
+
+    Use :meth:`put` and :meth:`remove`; nothing reaches the disk until the
+    ``with`` block of :meth:`LayerStore.transaction` ends without an error.
+    """
+
+    features: dict[str, dict[str, Any]]
+    _changes: dict[str, Change] = field(default_factory=dict)
+
+    def get(self, fid: str) -> dict[str, Any]:
+        """The current feature *fid*, or NotFoundError naming the fix."""
+        try:
+            return self.features[fid]
+        except KeyError:
+            raise NotFoundError(
+                f"id={fid!r}: no such crossing; `geotrack crossings list` shows the ids"
+            ) from None
+
+    def put(self, feature: dict[str, Any]) -> None:
+        """Add or replace a feature (by its ``id``)."""
+        fid = feature["id"]
+        before = self._changes[fid].before if fid in self._changes else self.features.get(fid)
+        self.features[fid] = feature
+        self._changes[fid] = Change(fid, before, feature)
+
+    def remove(self, fid: str) -> None:
+        """Remove a feature (used by undo of an add; everything else retires)."""
+        before = self._changes[fid].before if fid in self._changes else self.features.get(fid)
+        self.features.pop(fid, None)
+        self._changes[fid] = Change(fid, before, None)
+
+    @property
+    def changes(self) -> list[Change]:
+        """Staged changes, in the order first touched."""
+        return [c for c in self._changes.values() if c.before != c.after]
+
+
+class LayerStore:
+    """A GeoJSON layer with a lock, atomic writes and an append-only history.
+
+    Parameters
+    ----------
+    folder : Path
+        The workspace folder.
+    name : str
+        The layer name; the file is ``<folder>/<name>.geojson``.
+    history : str
+        File name of the layer's own history in *folder* (one history per layer).
+    order : callable, optional
+        Maps a feature to the dict actually written (fixes key order, rounding).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> store = LayerStore(pathlib.Path(tempfile.mkdtemp()), "things")
+    >>> with store.transaction(op="add", reason="example") as tx:
+    ...     tx.put({"type": "Feature", "id": "A-0001", "geometry": None, "properties": {}})
+    >>> [f["id"] for f in store.read()]
+    ['A-0001']
+    >>> [e.op for e in store.history()]
+    ['add']
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        name: str,
+        *,
+        history: str = "history.jsonl",
+        order: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        lock_timeout: float = LOCK_TIMEOUT_S,
+    ) -> None:
+        self.folder = Path(folder)
+        self.name = name
+        self.path = self.folder / f"{name}.geojson"
+        self.history_path = self.folder / history
+        self.lock_path = self.folder / f".{name}.lock"
+        self._order = order or (lambda f: f)
+        self._lock_timeout = lock_timeout
+
+    # -- reading ---------------------------------------------------------
+    def _read_doc(self) -> dict[str, Any]:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return {"type": "FeatureCollection", "features": [], "geotrack": {}}
+        except OSError as exc:
+            raise StorageError(f"could not read {self.path}: {exc.strerror}") from exc
+        doc = loads(raw, what=str(self.path))
+        if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+            raise DataError(f"{self.path} is not a GeoJSON FeatureCollection")
+        return doc
+
+    def read(self) -> list[dict[str, Any]]:
+        """All features as stored, sorted by id (no lock taken).
+
+        Raises
+        ------
+        DataError
+            The file is not a FeatureCollection.
+        """
+        return self._read_doc()["features"]
+
+    def ensure_exists(self) -> None:
+        """Write an empty layer if the file does not exist yet."""
+        with self.lock():
+            if not self.path.exists():
+                self._write_layer([], seq=0, history_bytes=0)
+
+    def history(self, fid: str | None = None) -> Iterator[HistoryEntry]:
+        """History entries of this layer, oldest first, optionally for one id.
+
+        A torn last line (a writer killed mid-append, never applied) is skipped.
+        """
+        try:
+            fh = self.history_path.open("rb")
+        except FileNotFoundError:
+            return
+        with fh:
+            for line in fh:
+                if not line.endswith(b"\n"):
+                    break
+                try:
+                    d = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+                if d.get("layer") != self.name:
+                    continue
+                entry = HistoryEntry.from_dict(d)
+                if fid is None or any(c.id == fid for c in entry.changes):
+                    yield entry
+
+    def replay(self) -> dict[str, dict[str, Any]]:
+        """Rebuild the layer from its history alone (for consistency checks)."""
+        features: dict[str, dict[str, Any]] = {}
+        for entry in self.history():
+            for c in entry.changes:
+                if c.after is None:
+                    features.pop(c.id, None)
+                else:
+                    features[c.id] = c.after
+        return features
+
+    # -- writing ---------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the layer's exclusive lock (waits up to the lock timeout)."""
+        lock = filelock.FileLock(self.lock_path, timeout=self._lock_timeout)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise LockError(
+                f"{self.path}: another geotrack process has held the lock for "
+                f"{self._lock_timeout:.0f} s; wait for it to finish and try again"
+            ) from None
+        except OSError as exc:
+            raise StorageError(f"could not lock {self.lock_path}: {exc.strerror}") from exc
+        try:
+            yield
+        finally:
+            lock.release()
+
+    @contextlib.contextmanager
+    def transaction(self, *, op: str, reason: str | None = None, user: str | None = None):
+        """Lock, load, let the caller stage changes, then log and write them.
+
+        If the ``with`` block raises, nothing is written.  An operation that
+        changes nothing writes nothing.
+
+        Yields
+        ------
+        Transaction
+        """
+        with self.lock():
+            doc, features, _ = self._recover()
+            tx = Transaction({f["id"]: f for f in features})
+            yield tx
+            changes = tx.changes
+            if not changes:
+                return
+            self._commit(doc, tx.features, op=op, reason=reason, user=user, changes=changes)
+
+    def undo(self, *, user: str | None = None, reason: str | None = None) -> HistoryEntry:
+        """Revert the latest operation that is not an undo and not already undone.
+
+        Returns
+        -------
+        HistoryEntry
+            The undo entry written (``op='undo'``, ``undoes`` = the reverted seq).
+        """
+        with self.lock():
+            doc, features, _ = self._recover()
+            entries = list(self.history())
+            undone = {e.undoes for e in entries if e.op == "undo"}
+            target = next(
+                (e for e in reversed(entries) if e.op != "undo" and e.seq not in undone), None
+            )
+            if target is None:
+                raise NotFoundError(f"{self.name}: nothing to undo")
+            current = {f["id"]: f for f in features}
+            inverse = []
+            for c in target.changes:
+                if current.get(c.id) != c.after:
+                    raise DataError(
+                        f"id={c.id!r} changed again after operation {target.seq} ({target.op}); "
+                        "undo the later operations first"
+                    )
+                inverse.append(Change(c.id, c.after, c.before))
+                if c.before is None:
+                    current.pop(c.id, None)
+                else:
+                    current[c.id] = c.before
+            return self._commit(
+                doc,
+                current,
+                op="undo",
+                reason=reason or f"undo of operation {target.seq} ({target.op})",
+                user=user,
+                changes=inverse,
+                undoes=target.seq,
+            )
+
+    def recover(self) -> int:
+        """Apply history entries a crashed writer logged but did not write.
+
+        Returns
+        -------
+        int
+            The number of entries rolled forward.
+        """
+        with self.lock():
+            return self._recover()[2]
+
+    def _recover(self) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+        """Under the lock: roll forward logged-but-unwritten entries, drop a torn tail."""
+        doc = self._read_doc()
+        applied = int(doc.get("geotrack", {}).get("history_bytes", 0))
+        try:
+            size = self.history_path.stat().st_size
+        except FileNotFoundError:
+            size = 0
+        features = doc["features"]
+        for tmp in self.stray_temp_files():  # under the lock, so their writers are dead
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        if size <= applied:
+            return doc, features, 0
+        with self.history_path.open("rb") as fh:
+            fh.seek(applied)
+            tail = fh.read()
+        good = 0
+        pending: list[HistoryEntry] = []
+        for line in tail.splitlines(keepends=True):
+            if not line.endswith(b"\n"):
+                break
+            try:
+                d = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                break
+            good += len(line)
+            if d.get("layer") == self.name:
+                pending.append(HistoryEntry.from_dict(d))
+        if good < len(tail):  # a torn append that was never applied: cut it off
+            with self.history_path.open("r+b") as fh:
+                fh.truncate(applied + good)
+                os.fsync(fh.fileno())
+        if pending:
+            current = {f["id"]: f for f in features}
+            for entry in pending:
+                for c in entry.changes:
+                    if c.after is None:
+                        current.pop(c.id, None)
+                    else:
+                        current[c.id] = c.after
+            features = [current[k] for k in sorted(current)]
+        seq = pending[-1].seq if pending else doc.get("geotrack", {}).get("seq", 0)
+        self._write_layer(features, seq=seq, history_bytes=applied + good)
+        return self._read_doc(), features, len(pending)
+
+    def _last_seq(self, doc: Mapping[str, Any]) -> int:
+        return int(doc.get("geotrack", {}).get("seq", 0))
+
+    def _commit(self, doc, current, *, op, reason, user, changes, undoes=None) -> HistoryEntry:
+        entry = HistoryEntry(
+            seq=self._next_seq(doc),
+            time=utc_now(),
+            user=user or current_user(),
+            op=op,
+            reason=reason,
+            layer=self.name,
+            changes=[
+                Change(
+                    c.id,
+                    self._order(c.before) if c.before else None,
+                    self._order(c.after) if c.after else None,
+                )
+                for c in changes
+            ],
+            undoes=undoes,
+        )
+        line = orjson.dumps(entry.as_dict()) + b"\n"
+        try:
+            with self.history_path.open("ab") as fh:
+                start = fh.tell()
+                try:
+                    fh.write(line)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                except OSError:
+                    fh.truncate(start)
+                    raise
+                end = fh.tell()
+        except OSError as exc:
+            raise StorageError(
+                f"could not append to {self.history_path}: {exc.strerror}; nothing was changed. "
+                "Free disk space or fix permissions and try again."
+            ) from exc
+        features = [current[k] for k in sorted(current)]
+        try:
+            self._write_layer(features, seq=entry.seq, history_bytes=end)
+        except StorageError:
+            # The entry is logged but the layer was not replaced: take the entry back.
+            with self.history_path.open("r+b") as fh:
+                fh.truncate(end - len(line))
+                os.fsync(fh.fileno())
+            raise
+        return entry
+
+    def _next_seq(self, doc: Mapping[str, Any]) -> int:
+        seq = self._last_seq(doc)
+        if seq == 0 and self.history_path.exists():
+            # A layer file written by hand or an older version: continue the history.
+            seq = max((e.seq for e in self._all_entries()), default=0)
+        return seq + 1
+
+    def _all_entries(self) -> Iterator[HistoryEntry]:
+        with self.history_path.open("rb") as fh:
+            for line in fh:
+                with contextlib.suppress(orjson.JSONDecodeError, KeyError):
+                    yield HistoryEntry.from_dict(orjson.loads(line))
+
+    def _write_layer(self, features, *, seq: int, history_bytes: int) -> None:
+        data = dumps_collection(
+            (self._order(f) for f in features),
+            name=self.name,
+            members={"geotrack": {"seq": seq, "history_bytes": history_bytes}},
+        )
+        atomic_write(self.path, data)
+
+    def stray_temp_files(self) -> list[Path]:
+        """Temporary files left by killed writers (never read as layers)."""
+        return sorted(self.folder.glob(f"{_TMP_PREFIX}{self.path.name}.*"))

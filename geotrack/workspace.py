@@ -1,0 +1,337 @@
+"""The workspace folder: where the layers are, the reference geography, named windows.
+
+A workspace is a folder (``./layers`` by default) holding the bundled reference
+layers, the crossings layer and its history, named windows and the trade table.
+:func:`init_workspace` makes a new one from the copies shipped inside the
+package; :meth:`Workspace.open` opens an existing one.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DEFAULT_WORKSPACE", "Workspace", "init_workspace", "resolve_workspace"]
+
+import os
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+import shapely
+from shapely.geometry import shape
+
+from geotrack.crs import to_measure
+from geotrack.errors import DataError, NotFoundError, StorageError, WindowError
+from geotrack.geojson import loads
+from geotrack.reference import Stretch, Town, Window, check_name, check_window, parse_window
+from geotrack.schema import order_crossing
+from geotrack.store import LayerStore, atomic_write
+
+#: Used when neither ``--workspace`` nor ``GEOTRACK_WORKSPACE`` is given.
+DEFAULT_WORKSPACE = Path("layers")
+#: Files every workspace has, copied from the package by :func:`init_workspace`.
+REFERENCE_FILES = (
+    "stretch.geojson",
+    "county_segments.geojson",
+    "border.geojson",
+    "towns.geojson",
+    "windows.json",
+)
+#: Optional files a new workspace also gets when the package ships them.
+SEED_FILES = ("trade.csv", "events.csv", "README.md")
+
+
+def resolve_workspace(path: str | os.PathLike[str] | None = None) -> Path:
+    """The workspace folder: *path*, else ``$GEOTRACK_WORKSPACE``, else ``./layers``.
+
+    Examples
+    --------
+    >>> resolve_workspace("somewhere").name
+    'somewhere'
+    """
+    if path:
+        return Path(path)
+    env = os.environ.get("GEOTRACK_WORKSPACE")
+    return Path(env) if env else DEFAULT_WORKSPACE
+
+
+def _package_files() -> Path:
+    return Path(str(resources.files("geotrack") / "data" / "workspace"))
+
+
+def init_workspace(path: str | os.PathLike[str], *, exist_ok: bool = False) -> Workspace:
+    """Create a workspace at *path* with the bundled reference layers and no crossings.
+
+    Parameters
+    ----------
+    path : path-like
+        A new or empty folder.
+    exist_ok : bool
+        Accept a folder that is already a workspace (its files are kept).
+
+    Raises
+    ------
+    StorageError
+        The folder holds files already (and is not a workspace), or cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "ws")
+    >>> ws.read_crossings()
+    []
+    """
+    folder = Path(path)
+    if folder.exists() and any(folder.iterdir()):
+        if exist_ok and (folder / "stretch.geojson").exists():
+            return Workspace.open(folder)
+        raise StorageError(
+            f"workspace={str(folder)!r} exists and is not empty: choose a new folder "
+            "(nothing was changed)"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        src = _package_files()
+        for name in REFERENCE_FILES + SEED_FILES:
+            if (src / name).exists():
+                atomic_write(folder / name, (src / name).read_bytes())
+    except OSError as exc:
+        raise StorageError(f"could not create workspace {folder}: {exc.strerror}") from exc
+    ws = Workspace.open(folder)
+    ws.crossings.ensure_exists()
+    return ws
+
+
+class Workspace:
+    """An open workspace folder.
+
+    Use :meth:`open`; properties load each reference layer once.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "ws")
+    >>> round(ws.stretch.length_km, 1), ws.window("reported").to_km
+    (305.6, 238.7)
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None) -> Workspace:
+        """Open the workspace at *path* (see :func:`resolve_workspace`).
+
+        Raises
+        ------
+        NotFoundError
+            The folder is missing or is not a workspace.
+        DataError
+            A workspace file is a link (it could point outside the workspace).
+        """
+        folder = resolve_workspace(path)
+        if not (folder / "stretch.geojson").is_file():
+            raise NotFoundError(
+                f"workspace={str(folder)!r} is not a geotrack workspace (no stretch.geojson): "
+                "create one with `geotrack init DIR` or pass --workspace"
+            )
+        for entry in folder.iterdir():
+            if entry.is_symlink():
+                raise DataError(
+                    f"workspace file {entry.name!r} is a symbolic link: geotrack refuses links "
+                    "inside a workspace (they could point outside it); replace it with the file"
+                )
+        return cls(folder)
+
+    # -- files -----------------------------------------------------------
+    def file(self, name: str) -> Path:
+        """Path of a workspace file, refusing names that would leave the folder.
+
+        Examples
+        --------
+        >>> Workspace(Path("ws")).file("../etc/passwd")
+        Traceback (most recent call last):
+        ...
+        geotrack.errors.DataError: file name '../etc/passwd' would leave the workspace: ...
+        """
+        if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
+            raise DataError(f"file name {name!r} would leave the workspace: use a plain file name")
+        return self.path / name
+
+    def _geojson(self, name: str) -> dict[str, Any]:
+        path = self.file(name)
+        try:
+            doc = loads(path.read_bytes(), what=str(path))
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"{path} is missing: restore it from git or make a new workspace with `geotrack init`"
+            ) from None
+        return doc
+
+    @cached_property
+    def crossings(self) -> LayerStore:
+        """The crossings layer store (``crossings.geojson`` + ``history.jsonl``)."""
+        return LayerStore(self.path, "crossings", history="history.jsonl", order=order_crossing)
+
+    def read_crossings(self, *, include_retired: bool = False) -> list[dict[str, Any]]:
+        """Crossing features, sorted by id; retired ones only when asked.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w").read_crossings()
+        []
+        """
+        feats = self.crossings.read()
+        if include_retired:
+            return feats
+        return [f for f in feats if not f["properties"].get("retired")]
+
+    # -- reference geography --------------------------------------------
+    @cached_property
+    def stretch(self) -> Stretch:
+        """The directed stretch line (first feature of ``stretch.geojson``)."""
+        doc = self._geojson("stretch.geojson")
+        feats = doc.get("features") or []
+        if len(feats) != 1:
+            raise DataError(
+                f"stretch.geojson has {len(feats)} features: it must hold exactly one LineString"
+            )
+        geom = shape(feats[0]["geometry"])
+        if geom.geom_type == "MultiLineString":
+            merged = shapely.line_merge(geom)
+            if merged.geom_type != "LineString":
+                raise DataError(
+                    f"stretch.geojson geometry is a MultiLineString of {len(geom.geoms)} parts "
+                    "with gaps: chainage along it would be wrong; make it one directed LineString"
+                )
+            geom = merged
+        if geom.geom_type != "LineString":
+            raise DataError(f"stretch.geojson geometry={geom.geom_type}: it must be a LineString")
+        return Stretch.from_wgs84(geom)
+
+    @cached_property
+    def stretch_properties(self) -> dict[str, Any]:
+        """Attributes of the stretch feature (name, source, licence)."""
+        return dict(self._geojson("stretch.geojson")["features"][0]["properties"])
+
+    @cached_property
+    def border_wgs84(self):
+        """The China–DPRK border line (WGS 84)."""
+        doc = self._geojson("border.geojson")
+        return shapely.union_all([shape(f["geometry"]) for f in doc["features"]])
+
+    @cached_property
+    def border_m(self):
+        """The border line in EPSG:32652, prepared for fast distance queries."""
+        coords = shapely.get_coordinates(self.border_wgs84)
+        x, y = to_measure(coords[:, 0], coords[:, 1])
+        geom = shapely.set_coordinates(self.border_wgs84, list(zip(x, y, strict=True)))
+        shapely.prepare(geom)
+        return geom
+
+    @cached_property
+    def towns(self) -> dict[str, Town]:
+        """Towns by name."""
+        out = {}
+        for f in self._geojson("towns.geojson")["features"]:
+            p = f["properties"]
+            lon, lat = f["geometry"]["coordinates"][:2]
+            out[p["name"]] = Town(p["name"], p.get("name_local"), p.get("country", ""), lon, lat)
+        return out
+
+    @cached_property
+    def county_segments(self) -> list[dict[str, Any]]:
+        """County segments of the stretch: features with chainage_start_km/chainage_end_km."""
+        return self._geojson("county_segments.geojson")["features"]
+
+    # -- windows ---------------------------------------------------------
+    def _read_windows(self) -> dict[str, dict[str, Any]]:
+        try:
+            raw = orjson.loads(self.file("windows.json").read_bytes())
+        except FileNotFoundError:
+            return {}
+        except orjson.JSONDecodeError as exc:
+            raise DataError(f"windows.json is not valid JSON: {exc}") from None
+        return raw
+
+    @property
+    def windows(self) -> dict[str, Window]:
+        """Named windows saved in the workspace."""
+        out = {}
+        for name, d in self._read_windows().items():
+            out[name] = Window(
+                name, float(d["from_km"]), float(d["to_km"]), d.get("description", "")
+            )
+        return out
+
+    def window(self, spec: str = "reported") -> Window:
+        """Resolve a window spec (see :func:`geotrack.reference.parse_window`)."""
+        return parse_window(spec, self.stretch, named=self.windows, towns=self.towns)
+
+    def describe_window(self, window: Window) -> dict[str, Any]:
+        """The window with its lengths along the river and in a straight line."""
+        d = self.stretch.describe(window)
+        src = self._read_windows().get(window.name, {}).get("source")
+        if src:
+            d["source"] = src
+        return d
+
+    def save_window(self, name: str, spec: str, *, description: str = "") -> Window:
+        """Save *spec* as the named window *name* (replacing one of that name).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w")
+        >>> ws.save_window("upper", "200:300").length_km
+        100.0
+        """
+        check_name(name, what="window name")
+        if name == "all":
+            raise WindowError("window name 'all' is reserved for the whole line: choose another")
+        window = self.window(spec)
+        window = check_window(
+            Window(name, window.from_km, window.to_km, description or window.description),
+            length_km=self.stretch.length_km,
+        )
+        self._update_windows(
+            lambda w: w.update(
+                {
+                    name: {
+                        "from_km": window.from_km,
+                        "to_km": window.to_km,
+                        "description": window.description,
+                    }
+                }
+            )
+        )
+        return window
+
+    def remove_window(self, name: str) -> None:
+        """Remove a saved window."""
+        if name not in self.windows:
+            raise NotFoundError(f"window={name!r} is not saved; `geotrack windows list` shows them")
+        self._update_windows(lambda w: w.pop(name))
+
+    def _update_windows(self, change) -> None:
+        store = LayerStore(self.path, "windows")
+        with store.lock():
+            current = self._read_windows()
+            change(current)
+            atomic_write(
+                self.file("windows.json"),
+                orjson.dumps(current, option=orjson.OPT_INDENT_2) + b"\n",
+            )
+
+    def attribution(self) -> list[str]:
+        """Attribution lines for every bundled source used by outputs."""
+        return list(ATTRIBUTION)
+
+
+#: What every map and export credits.
+ATTRIBUTION: tuple[str, ...] = (
+    "Border and river line © OpenStreetMap contributors, ODbL 1.0",
+    "County names and towns: Who's On First (whosonfirst.org, CC0/CC BY), GeoNames (CC BY 4.0)",
+    "Trade: China's customs (GACC) figures as cited by news reports, each row with its source",
+)
