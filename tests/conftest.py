@@ -1,0 +1,45 @@
+"""Shared fixtures; under CI=true a skipped test is an error (browser and QGIS tests must run)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from geotrack.workspace import Workspace, init_workspace
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"skipped under CI=true, which is an error here: {reason}"
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    """A fresh workspace with the bundled reference layers and no crossings."""
+    return init_workspace(tmp_path / "ws")
+
+
+@pytest.fixture
+def record() -> dict:
+    """A valid crossing record (lon/lat on the Yalu near Kimhyongjik-up)."""
+    return {
+        "lon": 127.2696,
+        "lat": 41.5195,
+        "kind": "pontoon",
+        "status": "active",
+        "source_name": "Test source (made up for a unit test)",
+        "reported": "2025-12-16",
+        "event_start": "2025-10",
+        "event_end": "2025-11",
+        "reliability": "B",
+        "credibility": 3,
+    }
