@@ -181,8 +181,12 @@ def build_features(
             }
         )
     if max_border_km is not None and out:
-        dist = border_distance_km(ws, np.array(coords))
-        for feat, d in zip(out, dist, strict=True):
+        lonlat = np.array(coords)
+        x, y = to_measure(lonlat[:, 0], lonlat[:, 1])
+        near = shapely.dwithin(ws.border_m, shapely.points(x, y), max_border_km * 1000.0)
+        far = np.flatnonzero(~near)
+        for i, d in zip(far, border_distance_km(ws, lonlat[far]), strict=True):
+            feat = out[i]
             if d > max_border_km:
                 lon, lat = feat["geometry"]["coordinates"]
                 problems.append(

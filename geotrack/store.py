@@ -24,9 +24,10 @@ __all__ = ["Change", "HistoryEntry", "LayerStore", "Transaction", "atomic_write"
 import contextlib
 import getpass
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,11 +36,12 @@ import filelock
 import orjson
 
 from geotrack.errors import DataError, LockError, NotFoundError, StorageError
-from geotrack.geojson import dumps_collection, loads
+from geotrack.geojson import loads
 
 #: Seconds a writer waits for the lock before giving up with a LockError.
 LOCK_TIMEOUT_S = 120.0
 _TMP_PREFIX = ".tmp-"
+_ID_PREFIX = re.compile(rb'^\{"type":"Feature","id":("(?:[^"\\]|\\.)*")')
 
 
 def current_user() -> str:
@@ -168,16 +170,48 @@ class HistoryEntry:
         )
 
 
-@dataclass
+class _Features(Mapping[str, dict[str, Any]]):
+    """Features by id, parsed from their stored line only when asked for."""
+
+    def __init__(self, raw: dict[str, bytes]) -> None:
+        self.raw = raw
+        self.parsed: dict[str, dict[str, Any] | None] = {}
+
+    def __getitem__(self, fid: str) -> dict[str, Any]:
+        if fid in self.parsed:
+            feat = self.parsed[fid]
+            if feat is None:
+                raise KeyError(fid)
+            return feat
+        feat = orjson.loads(self.raw[fid])
+        self.parsed[fid] = feat
+        return feat
+
+    def __contains__(self, fid: object) -> bool:
+        if fid in self.parsed:
+            return self.parsed[fid] is not None
+        return fid in self.raw
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (k for k in self.raw if self.parsed.get(k, True) is not None)
+        yield from (k for k, v in self.parsed.items() if v is not None and k not in self.raw)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 class Transaction:
     """The features of a layer as seen under the lock; changes are staged here.
 
-    Use :meth:`put` and :meth:`remove`; nothing reaches the disk until the
-    ``with`` block of :meth:`LayerStore.transaction` ends without an error.
+    Use :meth:`get`, :meth:`put` and :meth:`remove`; ``tx.features`` maps ids
+    to features.  Nothing reaches the disk until the ``with`` block of
+    :meth:`LayerStore.transaction` ends without an error.
     """
 
-    features: dict[str, dict[str, Any]]
-    _changes: dict[str, Change] = field(default_factory=dict)
+    def __init__(self, raw: dict[str, bytes], order: Callable[[dict[str, Any]], dict[str, Any]]):
+        self.features = _Features(raw)
+        self._order = order
+        self._before: dict[str, dict[str, Any] | None] = {}
 
     def get(self, fid: str) -> dict[str, Any]:
         """The current feature *fid*, or NotFoundError naming the fix."""
@@ -188,23 +222,42 @@ class Transaction:
                 f"id={fid!r}: no such crossing; `geotrack crossings list` shows the ids"
             ) from None
 
+    def _remember(self, fid: str) -> None:
+        if fid not in self._before:
+            self._before[fid] = self.features.get(fid)
+
     def put(self, feature: dict[str, Any]) -> None:
         """Add or replace a feature (by its ``id``)."""
         fid = feature["id"]
-        before = self._changes[fid].before if fid in self._changes else self.features.get(fid)
-        self.features[fid] = feature
-        self._changes[fid] = Change(fid, before, feature)
+        self._remember(fid)
+        self.features.parsed[fid] = self._order(feature)
 
     def remove(self, fid: str) -> None:
         """Remove a feature (used by undo of an add; everything else retires)."""
-        before = self._changes[fid].before if fid in self._changes else self.features.get(fid)
-        self.features.pop(fid, None)
-        self._changes[fid] = Change(fid, before, None)
+        self._remember(fid)
+        self.features.parsed[fid] = None
 
     @property
     def changes(self) -> list[Change]:
         """Staged changes, in the order first touched."""
-        return [c for c in self._changes.values() if c.before != c.after]
+        out = []
+        for fid, before in self._before.items():
+            after = self.features.parsed[fid]
+            if before != after:
+                out.append(Change(fid, before, after))
+        return out
+
+    def lines(self) -> dict[str, bytes]:
+        """Every feature as its stored line: untouched ones as read, changed ones re-encoded."""
+        out = dict(self.features.raw)
+        for fid, feat in self.features.parsed.items():
+            if fid not in self._before:
+                continue
+            if feat is None:
+                out.pop(fid, None)
+            else:
+                out[fid] = orjson.dumps(feat)
+        return out
 
 
 class LayerStore:
@@ -251,17 +304,58 @@ class LayerStore:
         self._lock_timeout = lock_timeout
 
     # -- reading ---------------------------------------------------------
-    def _read_doc(self) -> dict[str, Any]:
+    def _read_bytes(self) -> bytes | None:
         try:
-            raw = self.path.read_bytes()
+            return self.path.read_bytes()
         except FileNotFoundError:
-            return {"type": "FeatureCollection", "features": [], "geotrack": {}}
+            return None
         except OSError as exc:
             raise StorageError(f"could not read {self.path}: {exc.strerror}") from exc
-        doc = loads(raw, what=str(self.path))
+
+    def _parse(self, data: bytes) -> dict[str, Any]:
+        doc = loads(data, what=str(self.path))
         if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
             raise DataError(f"{self.path} is not a GeoJSON FeatureCollection")
+        if not isinstance(doc.get("features"), list):
+            raise DataError(f"{self.path}: the FeatureCollection has no 'features' list")
         return doc
+
+    def _load(self) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """The layer's metadata and each feature's stored line, by id.
+
+        Files written by geotrack have one feature per line, each starting
+        with its id, so a change to one feature parses only that feature.
+        Anything else (a file edited by hand) is parsed whole.
+        """
+        data = self._read_bytes()
+        if data is None:
+            return {}, {}
+        head, _, body = data.partition(b"\n")
+        if head.endswith(b'"features":['):
+            try:
+                meta = orjson.loads(head + b"]}").get("geotrack") or {}
+            except orjson.JSONDecodeError:
+                meta = None
+            if meta is not None:
+                raw: dict[str, bytes] = {}
+                for line in body.split(b"\n"):
+                    line = line.rstrip(b",")
+                    if line in (b"", b"]}"):
+                        continue
+                    m = _ID_PREFIX.match(line)
+                    if m is None:
+                        break
+                    raw[orjson.loads(m.group(1))] = line
+                else:
+                    return meta, raw
+        doc = self._parse(data)
+        raw = {}
+        for f in doc["features"]:
+            fid = f.get("id") if isinstance(f, dict) else None
+            if not isinstance(fid, str):
+                raise DataError(f"{self.path}: every feature needs a string id; found {fid!r}")
+            raw[fid] = orjson.dumps(self._order(f))
+        return doc.get("geotrack") or {}, raw
 
     def read(self) -> list[dict[str, Any]]:
         """All features as stored, sorted by id (no lock taken).
@@ -271,13 +365,14 @@ class LayerStore:
         DataError
             The file is not a FeatureCollection.
         """
-        return self._read_doc()["features"]
+        data = self._read_bytes()
+        return [] if data is None else self._parse(data)["features"]
 
     def ensure_exists(self) -> None:
         """Write an empty layer if the file does not exist yet."""
         with self.lock():
             if not self.path.exists():
-                self._write_layer([], seq=0, history_bytes=0)
+                self._write_lines({}, seq=0, history_bytes=0)
 
     def history(self, fid: str | None = None) -> Iterator[HistoryEntry]:
         """History entries of this layer, oldest first, optionally for one id.
@@ -344,13 +439,12 @@ class LayerStore:
         Transaction
         """
         with self.lock():
-            doc, features, _ = self._recover()
-            tx = Transaction({f["id"]: f for f in features})
+            meta, raw, _ = self._recover()
+            tx = Transaction(raw, self._order)
             yield tx
             changes = tx.changes
-            if not changes:
-                return
-            self._commit(doc, tx.features, op=op, reason=reason, user=user, changes=changes)
+            if changes:
+                self._commit(meta, tx, op=op, reason=reason, user=user, changes=changes)
 
     def undo(self, *, user: str | None = None, reason: str | None = None) -> HistoryEntry:
         """Revert the latest operation that is not an undo and not already undone.
@@ -361,7 +455,7 @@ class LayerStore:
             The undo entry written (``op='undo'``, ``undoes`` = the reverted seq).
         """
         with self.lock():
-            doc, features, _ = self._recover()
+            meta, raw, _ = self._recover()
             entries = list(self.history())
             undone = {e.undoes for e in entries if e.op == "undo"}
             target = next(
@@ -369,26 +463,25 @@ class LayerStore:
             )
             if target is None:
                 raise NotFoundError(f"{self.name}: nothing to undo")
-            current = {f["id"]: f for f in features}
-            inverse = []
+            tx = Transaction(raw, self._order)
             for c in target.changes:
-                if current.get(c.id) != c.after:
+                now = tx.features.get(c.id)
+                if now != c.after:
                     raise DataError(
                         f"id={c.id!r} changed again after operation {target.seq} ({target.op}); "
                         "undo the later operations first"
                     )
-                inverse.append(Change(c.id, c.after, c.before))
                 if c.before is None:
-                    current.pop(c.id, None)
+                    tx.remove(c.id)
                 else:
-                    current[c.id] = c.before
+                    tx.put(c.before)
             return self._commit(
-                doc,
-                current,
+                meta,
+                tx,
                 op="undo",
                 reason=reason or f"undo of operation {target.seq} ({target.op})",
                 user=user,
-                changes=inverse,
+                changes=tx.changes,
                 undoes=target.seq,
             )
 
@@ -403,20 +496,19 @@ class LayerStore:
         with self.lock():
             return self._recover()[2]
 
-    def _recover(self) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+    def _recover(self) -> tuple[dict[str, Any], dict[str, bytes], int]:
         """Under the lock: roll forward logged-but-unwritten entries, drop a torn tail."""
-        doc = self._read_doc()
-        applied = int(doc.get("geotrack", {}).get("history_bytes", 0))
+        meta, raw = self._load()
+        applied = int(meta.get("history_bytes", 0))
+        for tmp in self.stray_temp_files():  # under the lock, so their writers are dead
+            with contextlib.suppress(OSError):
+                tmp.unlink()
         try:
             size = self.history_path.stat().st_size
         except FileNotFoundError:
             size = 0
-        features = doc["features"]
-        for tmp in self.stray_temp_files():  # under the lock, so their writers are dead
-            with contextlib.suppress(OSError):
-                tmp.unlink()
         if size <= applied:
-            return doc, features, 0
+            return meta, raw, 0
         with self.history_path.open("rb") as fh:
             fh.seek(applied)
             tail = fh.read()
@@ -436,38 +528,25 @@ class LayerStore:
             with self.history_path.open("r+b") as fh:
                 fh.truncate(applied + good)
                 os.fsync(fh.fileno())
-        if pending:
-            current = {f["id"]: f for f in features}
-            for entry in pending:
-                for c in entry.changes:
-                    if c.after is None:
-                        current.pop(c.id, None)
-                    else:
-                        current[c.id] = c.after
-            features = [current[k] for k in sorted(current)]
-        seq = pending[-1].seq if pending else doc.get("geotrack", {}).get("seq", 0)
-        self._write_layer(features, seq=seq, history_bytes=applied + good)
-        return self._read_doc(), features, len(pending)
+        for entry in pending:
+            for c in entry.changes:
+                if c.after is None:
+                    raw.pop(c.id, None)
+                else:
+                    raw[c.id] = orjson.dumps(self._order(c.after))
+        meta = {"seq": pending[-1].seq if pending else meta.get("seq", 0), "history_bytes": applied + good}
+        self._write_lines(raw, **meta)
+        return meta, raw, len(pending)
 
-    def _last_seq(self, doc: Mapping[str, Any]) -> int:
-        return int(doc.get("geotrack", {}).get("seq", 0))
-
-    def _commit(self, doc, current, *, op, reason, user, changes, undoes=None) -> HistoryEntry:
+    def _commit(self, meta, tx, *, op, reason, user, changes, undoes=None) -> HistoryEntry:
         entry = HistoryEntry(
-            seq=self._next_seq(doc),
+            seq=self._next_seq(meta),
             time=utc_now(),
             user=user or current_user(),
             op=op,
             reason=reason,
             layer=self.name,
-            changes=[
-                Change(
-                    c.id,
-                    self._order(c.before) if c.before else None,
-                    self._order(c.after) if c.after else None,
-                )
-                for c in changes
-            ],
+            changes=changes,
             undoes=undoes,
         )
         line = orjson.dumps(entry.as_dict()) + b"\n"
@@ -487,9 +566,8 @@ class LayerStore:
                 f"could not append to {self.history_path}: {exc.strerror}; nothing was changed. "
                 "Free disk space or fix permissions and try again."
             ) from exc
-        features = [current[k] for k in sorted(current)]
         try:
-            self._write_layer(features, seq=entry.seq, history_bytes=end)
+            self._write_lines(tx.lines(), seq=entry.seq, history_bytes=end)
         except StorageError:
             # The entry is logged but the layer was not replaced: take the entry back.
             with self.history_path.open("r+b") as fh:
@@ -498,25 +576,23 @@ class LayerStore:
             raise
         return entry
 
-    def _next_seq(self, doc: Mapping[str, Any]) -> int:
-        seq = self._last_seq(doc)
+    def _next_seq(self, meta: Mapping[str, Any]) -> int:
+        seq = int(meta.get("seq", 0))
         if seq == 0 and self.history_path.exists():
             # A layer file written by hand or an older version: continue the history.
-            seq = max((e.seq for e in self._all_entries()), default=0)
+            seq = max((e.seq for e in self.history()), default=0)
         return seq + 1
 
-    def _all_entries(self) -> Iterator[HistoryEntry]:
-        with self.history_path.open("rb") as fh:
-            for line in fh:
-                with contextlib.suppress(orjson.JSONDecodeError, KeyError):
-                    yield HistoryEntry.from_dict(orjson.loads(line))
-
-    def _write_layer(self, features, *, seq: int, history_bytes: int) -> None:
-        data = dumps_collection(
-            (self._order(f) for f in features),
-            name=self.name,
-            members={"geotrack": {"seq": seq, "history_bytes": history_bytes}},
+    def _write_lines(self, lines: Mapping[str, bytes], *, seq: int, history_bytes: int) -> None:
+        head = orjson.dumps(
+            {
+                "type": "FeatureCollection",
+                "name": self.name,
+                "geotrack": {"seq": seq, "history_bytes": history_bytes},
+            }
         )
+        body = b",\n".join(lines[k] for k in sorted(lines))
+        data = head[:-1] + b',"features":[\n' + body + (b"\n]}\n" if body else b"]}\n")
         atomic_write(self.path, data)
 
     def stray_temp_files(self) -> list[Path]:
