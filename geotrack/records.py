@@ -20,6 +20,7 @@ __all__ = [
     "validate_workspace",
 ]
 
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -41,6 +42,8 @@ from geotrack.schema import (
 )
 from geotrack.store import HistoryEntry, utc_now
 from geotrack.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 #: A crossing farther than this from the border line is refused unless forced.
 DEFAULT_MAX_BORDER_KM = 5.0
@@ -273,12 +276,16 @@ def import_crossings(
     if not records:
         raise DataError("no crossings to import: the input holds no features or rows")
     with ws.crossings.transaction(op=op, reason=reason, user=user) as tx:
+        if len(records) > 1:
+            log.info("validating %d record(s) against %d crossing(s)", len(records), len(tx.features))
         feats = build_features(
             records, ws=ws, existing_ids=tx.features, max_border_km=max_border_km, rows=rows
         )
         _stamp_ids(feats, tx.features)
         for f in feats:
             tx.put(f)
+        if len(records) > 1:
+            log.info("all valid; writing %s and its history", ws.crossings.path)
     return [f["id"] for f in feats]
 
 

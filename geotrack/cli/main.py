@@ -68,5 +68,5 @@ def cli(verbose: int, quiet: int) -> None:
         geotrack crossings add --lon 127.27 --lat 41.51 --kind ford --source "NK News"
         geotrack density --window reported --json
     """
-    level = logging.WARNING - 10 * verbose + 10 * quiet
-    logging.basicConfig(stream=sys.stderr, level=level, format="%(levelname)s: %(message)s")
+    level = max(logging.DEBUG, logging.INFO - 10 * verbose + 10 * quiet)
+    logging.basicConfig(stream=sys.stderr, level=level, format="geotrack: %(message)s")
