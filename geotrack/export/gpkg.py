@@ -1,0 +1,245 @@
+"""GeoPackage export: every layer in one file, typed, styled and with coded domains.
+
+Written with fiona from explicit schemas, then finished with SQL on the
+GeoPackage's own metadata tables:
+
+- GeoPackage 1.2 (``VERSION=1.2``: QGIS 3.22's GDAL warns on 1.4);
+- each layer with its identifier and description (``gpkg_contents``), a stable
+  FID (crossing ``YLU-0042`` is FID 42), a spatial index (``rtree_*``), dates as
+  DATE and times as timezone-aware DATETIME (``...Z``), coordinates in EPSG:4326;
+- coded values (kind, status, location precision, datum, source type, date
+  precision, Admiralty reliability and credibility, verification) as GeoPackage
+  ``enum`` data column constraints (the schema extension), which GDAL reads as
+  coded field domains and QGIS shows as value maps;
+- a ``layer_styles`` table with one default QML style per layer, in the form QGIS
+  3.22 loads: ``f_table_catalog`` and ``f_table_schema`` ``''`` (not NULL),
+  ``f_table_name`` the layer name, ``f_geometry_column`` ``geom`` (``''`` for the
+  reports table, which has no geometry), ``useAsDefault`` 1.
+
+Text is stored exactly, except NUL characters (GDAL cuts text at them), which
+become U+FFFD.
+"""
+
+from __future__ import annotations
+
+__all__ = ["GEOMETRY_COLUMN", "write_gpkg"]
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from geotrack.errors import StorageError
+from geotrack.export._model import DOMAINS, Layer, replace_nul
+from geotrack.export.qml import layer_qml
+
+#: Name of the geometry column GDAL writes (and ``layer_styles`` must name).
+GEOMETRY_COLUMN = "geom"
+_FIONA_TYPES = {
+    "str": "str",
+    "int": "int32",
+    "float": "float",
+    "bool": "bool",
+    "date": "date",
+    "datetime": "datetime",
+}
+_STYLE_SCHEMA = {
+    "geometry": "None",
+    "properties": {
+        "f_table_catalog": "str:256",
+        "f_table_schema": "str:256",
+        "f_table_name": "str:256",
+        "f_geometry_column": "str:256",
+        "styleName": "str:30",
+        "styleQML": "str",
+        "styleSLD": "str",
+        "useAsDefault": "bool",
+        "description": "str",
+        "owner": "str:30",
+        "ui": "str:30",
+        "update_time": "datetime",
+    },
+}
+_SCHEMA_EXT = "http://www.geopackage.org/spec/#extension_schema"
+
+
+def _props(layer: Layer, values: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in layer.fields:
+        v = values.get(f.name)
+        if isinstance(v, str):
+            v = replace_nul(v)
+        elif f.type == "float" and isinstance(v, int):
+            v = float(v)
+        out[f.name] = v
+    return out
+
+
+def _write_layer(path: Path, layer: Layer, *, first: bool) -> None:
+    import fiona
+    from fiona.model import Feature, Geometry, Properties
+
+    schema = {
+        "geometry": layer.geometry_type or "None",
+        # "fid" as a regular field: GDAL uses its value as the FID (primary key).
+        "properties": {"fid": "int", **{f.name: _FIONA_TYPES[f.type] for f in layer.fields}},
+    }
+    options: dict[str, Any] = {
+        "IDENTIFIER": layer.title,
+        "DESCRIPTION": layer.description,
+        "FID": "fid",
+    }
+    if first:
+        options["VERSION"] = "1.2"
+    if layer.geometry_type:
+        options["GEOMETRY_NAME"] = GEOMETRY_COLUMN
+        options["SPATIAL_INDEX"] = "YES"
+    with fiona.open(
+        path,
+        "w",
+        driver="GPKG",
+        layer=layer.name,
+        schema=schema,
+        crs="EPSG:4326" if layer.geometry_type else None,
+        **options,
+    ) as sink:
+        records = []
+        for feat in sorted(layer.features, key=lambda f: f.fid):
+            geom = Geometry.from_dict(feat.geometry) if feat.geometry else None
+            props = Properties(fid=int(feat.fid), **_props(layer, feat.properties))
+            records.append(Feature(geometry=geom, properties=props))
+        sink.writerecords(records)
+
+
+def _write_styles(path: Path, layers: Sequence[Layer]) -> None:
+    import fiona
+    from fiona.model import Feature, Properties
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    with fiona.open(
+        path,
+        "w",
+        driver="GPKG",
+        layer="layer_styles",
+        schema=_STYLE_SCHEMA,
+        IDENTIFIER="layer_styles",
+        DESCRIPTION="QGIS default styles of the layers of this GeoPackage (written by geotrack)",
+    ) as sink:
+        sink.writerecords(
+            [
+                Feature(
+                    properties=Properties(
+                        f_table_catalog="",
+                        f_table_schema="",
+                        f_table_name=layer.name,
+                        f_geometry_column=GEOMETRY_COLUMN if layer.geometry_type else "",
+                        styleName=layer.name,
+                        styleQML=layer_qml(layer),
+                        styleSLD="",
+                        useAsDefault=True,
+                        description=f"geotrack default style: {layer.title}",
+                        owner="",
+                        ui=None,
+                        update_time=now,
+                    )
+                )
+                for layer in layers
+            ]
+        )
+
+
+def _write_domains(con: sqlite3.Connection, layers: Sequence[Layer]) -> None:
+    con.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS gpkg_data_columns (
+            table_name TEXT NOT NULL, column_name TEXT NOT NULL, name TEXT, title TEXT,
+            description TEXT, mime_type TEXT, constraint_name TEXT,
+            CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name),
+            CONSTRAINT gdc_tn UNIQUE (table_name, name));
+        CREATE TABLE IF NOT EXISTS gpkg_data_column_constraints (
+            constraint_name TEXT NOT NULL, constraint_type TEXT NOT NULL, value TEXT,
+            min NUMERIC, min_is_inclusive BOOLEAN, max NUMERIC, max_is_inclusive BOOLEAN,
+            description TEXT,
+            CONSTRAINT gdcc_ntv UNIQUE (constraint_name, constraint_type, value));
+        """
+    )
+    for table in ("gpkg_data_columns", "gpkg_data_column_constraints"):
+        con.execute(
+            "INSERT OR IGNORE INTO gpkg_extensions (table_name, column_name, extension_name, "
+            "definition, scope) SELECT ?, NULL, 'gpkg_schema', ?, 'read-write' WHERE NOT EXISTS "
+            "(SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND extension_name = "
+            "'gpkg_schema')",
+            (table, _SCHEMA_EXT, table),
+        )
+    used = sorted({f.domain for lyr in layers for f in lyr.fields if f.domain})
+    for name in used:
+        dom = DOMAINS[name]
+        con.executemany(
+            "INSERT INTO gpkg_data_column_constraints (constraint_name, constraint_type, value, "
+            "description) VALUES (?, 'enum', ?, ?)",
+            [(dom.name, str(code), label) for code, label in dom.codes.items()],
+        )
+    for lyr in layers:
+        seen: set[str] = set()
+        for f in lyr.fields:
+            title = f.alias if f.alias not in seen else f"{f.alias} ({f.name})"
+            seen.add(title)
+            desc = DOMAINS[f.domain].description if f.domain else f.alias
+            con.execute(
+                "INSERT INTO gpkg_data_columns (table_name, column_name, name, title, "
+                "description, mime_type, constraint_name) VALUES (?, ?, ?, ?, ?, NULL, ?)",
+                (lyr.name, f.name, title, title, desc, f.domain),
+            )
+
+
+def write_gpkg(path: str | os.PathLike[str], layers: Sequence[Layer]) -> Path:
+    """Write *layers* to a new GeoPackage at *path* with styles and coded domains.
+
+    Parameters
+    ----------
+    path : path-like
+        A file that must not exist yet (the caller writes into a temporary
+        folder and renames; see :func:`geotrack.export.api.export_workspace`).
+    layers : sequence of Layer
+        In the order they should be listed.
+
+    Returns
+    -------
+    Path
+        *path*.
+
+    Raises
+    ------
+    StorageError
+        *path* exists, or GDAL or SQLite failed to write it.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from geotrack.export._model import reference_layer
+    >>> towns = reference_layer("towns", [{"type": "Feature", "properties": {"name": "Hyesan",
+    ...     "country": "KP"}, "geometry": {"type": "Point", "coordinates": [128.18, 41.40]}}],
+    ...     precision=5)
+    >>> p = write_gpkg(pathlib.Path(tempfile.mkdtemp()) / "t.gpkg", [towns])
+    >>> import fiona; fiona.listlayers(p)
+    ['towns', 'layer_styles']
+    """
+    path = Path(path)
+    if path.exists():
+        raise StorageError(f"{path} exists already: write to a new file")
+    try:
+        for i, layer in enumerate(layers):
+            _write_layer(path, layer, first=i == 0)
+        _write_styles(path, layers)
+        with contextlib.closing(sqlite3.connect(path)) as con, con:
+            _write_domains(con, layers)
+    except (OSError, sqlite3.Error) as exc:
+        raise StorageError(f"could not write GeoPackage {path}: {exc}") from exc
+    except Exception as exc:  # fiona's DriverError / CPLE errors
+        if type(exc).__module__.startswith("fiona"):
+            raise StorageError(f"could not write GeoPackage {path}: {exc}") from exc
+        raise
+    return path

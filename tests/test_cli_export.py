@@ -1,0 +1,159 @@
+"""``geotrack export``: in-process with click's CliRunner, and once as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from _exportdata import make_workspace
+from click.testing import CliRunner
+
+from geotrack.cli.main import cli
+
+
+@pytest.fixture
+def hws(tmp_path):
+    """The hostile three-crossing workspace."""
+    return make_workspace(tmp_path / "ws")
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, ["export", *args], catch_exceptions=False)
+
+
+def test_export_is_registered():
+    res = CliRunner().invoke(cli, ["export", "--help"])
+    assert res.exit_code == 0
+    for option in ("--format", "--overwrite", "--precision", "--public", "--window", "--json"):
+        assert option in res.output
+
+
+def test_export_json_lists_files(hws, tmp_path):
+    out = tmp_path / "out"
+    res = run("-w", str(hws.path), "-o", str(out), "--format", "gpkg,csv", "--json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["files"] == ["geotrack.gpkg", "geotrack-reports.csv"]
+    assert doc["counts"]["crossings"] == 3
+    assert doc["public"] is False and doc["removed"] == []
+    assert doc["window"]["name"] == "reported" and doc["crossing_decimals"] == 7
+    assert sorted(os.listdir(out)) == sorted(doc["files"])
+
+
+def test_export_all_by_default_and_human_output(hws, tmp_path):
+    out = tmp_path / "out"
+    res = run("-w", str(hws.path), "-o", str(out))
+    assert res.exit_code == 0, res.output
+    assert "Exported 3 crossing(s)" in res.stdout
+    for name in ("geotrack.gpkg", "geotrack.kmz", "geotrack.qgz", "geotrack-density.tif"):
+        assert (out / name).exists()
+        assert name in res.stdout
+
+
+def test_repeated_format_options(hws, tmp_path):
+    res = run(
+        "-w",
+        str(hws.path),
+        "-o",
+        str(tmp_path / "o"),
+        "--format",
+        "kml",
+        "--format",
+        "kmz",
+        "--json",
+    )
+    assert json.loads(res.stdout)["files"] == ["geotrack.kml", "geotrack.kmz"]
+
+
+def test_public_says_what_was_removed(hws, tmp_path):
+    res = run("-w", str(hws.path), "-o", str(tmp_path / "out"), "--format", "csv", "--public")
+    assert res.exit_code == 0, res.output
+    assert "Public export: removed or coarsened:" in res.stdout
+    for text in (
+        "reports.url",
+        "reports.notes",
+        "reports.sha256",
+        "reports.archive_url",
+        "crossings.original_lon",
+        "2 decimals",
+    ):
+        assert text in res.stdout
+    res = run(
+        "-w", str(hws.path), "-o", str(tmp_path / "o2"), "--format", "csv", "--public", "--json"
+    )
+    doc = json.loads(res.stdout)
+    assert doc["public"] and doc["crossing_decimals"] == 2
+    assert doc["coarsening_m"]["max_shift_m"] > 500
+
+
+def test_existing_output_needs_overwrite(hws, tmp_path):
+    out = tmp_path / "out"
+    assert run("-w", str(hws.path), "-o", str(out), "--format", "csv").exit_code == 0
+    before = (out / "geotrack-reports.csv").read_bytes()
+    res = run("-w", str(hws.path), "-o", str(out), "--format", "csv", "--bom")
+    assert res.exit_code == 1
+    assert "--overwrite" in res.stderr and "nothing was written" in res.stderr
+    assert (out / "geotrack-reports.csv").read_bytes() == before
+    res = run("-w", str(hws.path), "-o", str(out), "--format", "csv", "--bom", "--overwrite")
+    assert res.exit_code == 0
+    assert (out / "geotrack-reports.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "shp"], "format='shp' is not known"),
+        (["--precision", "12"], "precision=12"),
+        (["--name", "../escape"], "would leave the output folder"),
+    ],
+)
+def test_usage_errors_exit_2(hws, tmp_path, args, message):
+    res = run("-w", str(hws.path), "-o", str(tmp_path / "out"), *args)
+    assert res.exit_code == 2
+    assert message in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_unwritable_output_exits_1(hws, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    res = run("-w", str(hws.path), "-o", str(blocker / "sub"), "--format", "csv")
+    assert res.exit_code == 1
+    assert "cannot write to output folder" in res.stderr
+
+
+def test_bad_window_exits_1(hws, tmp_path):
+    res = run("-w", str(hws.path), "-o", str(tmp_path / "out"), "--window", "300:10")
+    assert res.exit_code == 1
+    assert "reversed" in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_subprocess(hws, tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "geotrack",
+            "export",
+            "-w",
+            str(hws.path),
+            "-o",
+            str(out),
+            "--format",
+            "kmz",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["files"] == ["geotrack.kmz"]
+    assert (out / "geotrack.kmz").stat().st_size > 1000
