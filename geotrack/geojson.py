@@ -117,7 +117,9 @@ def parse_features(text: str | bytes, *, what: str = "input") -> list[dict[str, 
         try:
             docs = [orjson.loads(stripped)]
         except orjson.JSONDecodeError as exc:
-            lines = [line for line in stripped.splitlines() if line.strip()]
+            # split on "\n" only: str.splitlines() also splits at U+0085 and U+2028,
+            # which JSON writers (orjson among them) leave unescaped inside strings
+            lines = [line for line in stripped.split("\n") if line.strip()]
             if len(lines) < 2 or not _is_object(lines[0]):
                 raise ImportFileError(
                     f"{what} is not valid JSON: {exc}. Fix the file or export it again as GeoJSON."

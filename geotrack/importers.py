@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
+from geotrack.crs import to_wgs84
 from geotrack.errors import ImportFileError
 from geotrack.geojson import parse_features
 
@@ -43,6 +44,10 @@ class Candidates:
     format: str
 
 
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MiB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
 def _read_limited(stream: BinaryIO, limit: int, what: str) -> bytes:
     chunks, total = [], 0
     while True:
@@ -52,7 +57,7 @@ def _read_limited(stream: BinaryIO, limit: int, what: str) -> bytes:
         total += len(chunk)
         if total > limit:
             raise ImportFileError(
-                f"{what} is larger than {limit // (1024 * 1024)} MiB: split it into smaller files "
+                f"{what} is larger than {_size(limit)}: split it into smaller files "
                 "(nothing was imported)"
             )
         chunks.append(chunk)
@@ -98,8 +103,8 @@ def read_candidates(
             size = path.stat().st_size
             if size > limit:
                 raise ImportFileError(
-                    f"{path} is {size // (1024 * 1024)} MiB, over the {limit // (1024 * 1024)} MiB "
-                    "limit: split it into smaller files (nothing was imported)"
+                    f"{path} is {_size(size)}, over the {_size(limit)} limit: split it into "
+                    "smaller files (nothing was imported)"
                 )
             with path.open("rb") as fh:
                 data = _read_limited(fh, limit, what)
@@ -162,15 +167,41 @@ def _from_geojson(data: bytes, what: str) -> Candidates:
         if "id" in feat and "id" not in rec:
             rec["id"] = feat["id"]
         rec["lon"], rec["lat"] = coords[0], coords[1]
+        original = _original_coordinate(props, coords)
+        if original is not None:
+            rec["lon"], rec["lat"] = original
         records.append(rec)
         rows.append(label)
     return Candidates(records, rows, "geojson")
 
 
+def _original_coordinate(props: dict[str, Any], coords: list[Any]) -> tuple[Any, Any] | None:
+    """The coordinate as reported, when *props* come from a geotrack layer.
+
+    A geotrack layer keeps the reported coordinate in ``original_lon`` and
+    ``original_lat`` (in ``datum``) beside its WGS 84 geometry.  Re-importing
+    the geometry with that datum would shift it twice, so the original is used
+    when it still converts to the geometry (the point was not moved since).
+    """
+    olon, olat, datum = props.get("original_lon"), props.get("original_lat"), props.get("datum")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (olon, olat)):
+        return None
+    if datum in (None, ""):
+        datum = "wgs84"
+    if datum not in ("wgs84", "gcj02", "bd09"):
+        return None
+    try:
+        lon, lat = to_wgs84(float(olon), float(olat), datum)
+        same = abs(lon - float(coords[0])) < 1e-6 and abs(lat - float(coords[1])) < 1e-6
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return (olon, olat) if same else None
+
+
 def _decode_text(data: bytes, what: str, encoding: str | None) -> str:
     if encoding:
         try:
-            return data.decode(encoding)
+            return data.decode(encoding).removeprefix("\ufeff")
         except LookupError:
             raise ImportFileError(f"encoding={encoding!r} is not a known text encoding") from None
         except UnicodeDecodeError as exc:
@@ -193,15 +224,29 @@ def _decode_text(data: bytes, what: str, encoding: str | None) -> str:
         ) from None
 
 
+def _delimiter(text: str) -> str:
+    """The separator that splits the header into lon and lat columns (``,`` ``;`` or tab).
+
+    Only the separator is guessed; quoting stays the standard one (``"`` doubled
+    inside a quoted cell): :class:`csv.Sniffer` also guesses quoting, and gets it
+    wrong for a semicolon file whose cells hold doubled quotes.
+    """
+    header = text.split("\n", 1)[0]
+    for delimiter in (",", ";", "\t"):
+        cols = {c.strip().lower() for c in next(csv.reader([header], delimiter=delimiter), [])}
+        if cols & set(_LON_NAMES) and cols & set(_LAT_NAMES):
+            return delimiter
+    try:
+        return csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
+
+
 def _from_csv(data: bytes, what: str, encoding: str | None) -> Candidates:
     text = _decode_text(data, what, encoding)
     if "\x00" in text:
         raise ImportFileError(f"{what} holds NUL bytes: it is not a text CSV (wrong --encoding?)")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         header = next(reader)
     except StopIteration:

@@ -277,7 +277,9 @@ def import_crossings(
         raise DataError("no crossings to import: the input holds no features or rows")
     with ws.crossings.transaction(op=op, reason=reason, user=user) as tx:
         if len(records) > 1:
-            log.info("validating %d record(s) against %d crossing(s)", len(records), len(tx.features))
+            log.info(
+                "validating %d record(s) against %d crossing(s)", len(records), len(tx.features)
+            )
         feats = build_features(
             records, ws=ws, existing_ids=tx.features, max_border_km=max_border_km, rows=rows
         )
@@ -348,7 +350,18 @@ def edit_crossing(
             site_in = {k: props[k] for k in editable_site_fields() | {"datum"}}
             site_in.update({k: v for k, v in changes.items() if k in editable_site_fields()})
             if "lon" in changes or "lat" in changes:
-                site_in["datum"] = changes.get("datum", "wgs84")
+                # both given: WGS 84 unless said; one given: the other keeps its reported datum
+                both = "lon" in changes and "lat" in changes
+                site_in["datum"] = changes.get("datum", "wgs84" if both else props["datum"])
+            elif "datum" in changes:
+                problems.append(
+                    Problem(
+                        "datum",
+                        changes["datum"],
+                        "says which datum a new --lon/--lat is in: give it with --lon and --lat",
+                        fid,
+                    )
+                )
             props.update(normalize_site(site_in, row=fid, problems=problems))
             if "lon" in changes or "lat" in changes:
                 lon_in = changes.get("lon", props["original_lon"])

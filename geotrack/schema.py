@@ -156,9 +156,9 @@ _SITE_EDITABLE = {
     "uncertainty_m",
     "synthetic",
 }
-_ID_RE = re.compile(r"^[A-Z]{2,8}-\d{4,9}$")
+_ID_RE = re.compile(r"[A-Z]{2,8}-[0-9]{4,9}")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
-_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_DATE_RE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
 _MAX_TEXT = 100_000
 
 
@@ -170,7 +170,7 @@ def is_crossing_id(value: object) -> bool:
     >>> is_crossing_id("YLU-0001"), is_crossing_id("../x")
     (True, False)
     """
-    return isinstance(value, str) and bool(_ID_RE.match(value))
+    return isinstance(value, str) and bool(_ID_RE.fullmatch(value))
 
 
 def parse_date(value: object, *, end: bool = False) -> tuple[str, str]:
@@ -204,7 +204,7 @@ def parse_date(value: object, *, end: bool = False) -> tuple[str, str]:
         return value.isoformat(), "day"
     if not isinstance(value, str):
         raise ValueError("expected a date as YYYY-MM-DD, YYYY-MM or YYYY")
-    m = _DATE_RE.match(value.strip())
+    m = _DATE_RE.fullmatch(value.strip())
     if not m:
         raise ValueError("expected a date as YYYY-MM-DD, YYYY-MM or YYYY")
     year = int(m.group(1))
@@ -238,6 +238,19 @@ def _text(
             )
         )
         return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate, e.g. undecodable bytes from argv
+        problems.append(
+            Problem(
+                key,
+                value,
+                f"is not valid Unicode text (character {exc.start + 1} is a lone surrogate "
+                f"{value[exc.start]!r}): re-type it or save the source as UTF-8",
+                row,
+            )
+        )
+        return None
     return value
 
 
@@ -265,11 +278,17 @@ def _code(
             value_n = int(value_n)
     else:
         value_n = value
-    if isinstance(value_n, bool) or value_n not in codes:
+    try:
+        known = not isinstance(value_n, bool) and value_n in codes
+    except TypeError:  # unhashable (a list or an object)
+        known = False
+    if not known:
         problems.append(
             Problem(key, value, f"unknown code: use one of {', '.join(map(str, codes))}", row)
         )
         return None
+    if key == "credibility":
+        value_n = int(value_n)  # the code itself: 3, not 3.0
     return value_n
 
 
@@ -283,8 +302,10 @@ def _number(
         if isinstance(value, bool):
             raise TypeError
         number = float(value)
-    except (TypeError, ValueError):
-        problems.append(Problem(key, value, "must be a number", row))
+    except (TypeError, ValueError, OverflowError):
+        comma = isinstance(value, str) and "," in value
+        hint = " with a decimal point (127.27, not 127,27)" if comma else ""
+        problems.append(Problem(key, value, f"must be a number{hint}", row))
         return None
     if not math.isfinite(number):
         problems.append(Problem(key, value, "must be a finite number (not NaN or infinity)", row))
@@ -346,7 +367,7 @@ def normalize_report(
     """
     own = problems is None
     probs: list[Problem] = [] if own else problems
-    unknown = sorted(set(rec) - set(REPORT_FIELDS))
+    unknown = sorted(set(rec) - set(REPORT_FIELDS), key=str)
     for key in unknown:
         probs.append(
             Problem(key, rec[key], f"is not a report field: use {', '.join(REPORT_FIELDS)}", row)
@@ -407,7 +428,7 @@ def _url(problems: list[Problem], rec: Mapping[str, Any], key: str, row) -> str 
         return None
     # Stored as given; outputs link only http(s) URLs.  A URL with spaces or
     # no scheme is most likely a paste error, so say so now.
-    if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$", value):
+    if not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9+.-]*:\S+", value):
         problems.append(
             Problem(key, value, "must be an absolute URL such as https://example.org/a", row)
         )

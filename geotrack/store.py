@@ -80,6 +80,15 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _file_mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write *data* to *path* through a temporary file, fsync and rename.
 
@@ -102,6 +111,9 @@ def atomic_write(path: Path, data: bytes) -> None:
     tmp_name = None
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=_TMP_PREFIX + path.name + ".", dir=path.parent)
+        # mkstemp makes the file private (0600); keep the mode a plain write would give,
+        # so that a colleague sharing the folder can still read the layer.
+        os.fchmod(fd, _file_mode(path))
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -510,20 +522,29 @@ class LayerStore:
         if size <= applied:
             return meta, raw, 0
         with self.history_path.open("rb") as fh:
-            fh.seek(applied)
+            fh.seek(max(applied - 1, 0))
             tail = fh.read()
+        if applied and not tail.startswith(b"\n"):
+            raise self._mismatch(f"history_bytes={applied} is not the end of an entry")
+        tail = tail[1:] if applied else tail
         good = 0
         pending: list[HistoryEntry] = []
-        for line in tail.splitlines(keepends=True):
-            if not line.endswith(b"\n"):
-                break
+        lines = tail.splitlines(keepends=True)
+        for i, line in enumerate(lines):
             try:
+                if not line.endswith(b"\n"):
+                    raise ValueError("torn")
                 d = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                break
+                entry = HistoryEntry.from_dict(d) if d.get("layer") == self.name else None
+            except (ValueError, KeyError, TypeError, AttributeError):
+                if i == len(lines) - 1 and not line.endswith(b"\n"):
+                    break  # a torn last append (its writer was killed): cut it off below
+                raise self._mismatch(
+                    f"entry {i + 1} after the last applied one is not a complete history entry"
+                ) from None
             good += len(line)
-            if d.get("layer") == self.name:
-                pending.append(HistoryEntry.from_dict(d))
+            if entry is not None:
+                pending.append(entry)
         if good < len(tail):  # a torn append that was never applied: cut it off
             with self.history_path.open("r+b") as fh:
                 fh.truncate(applied + good)
@@ -534,9 +555,19 @@ class LayerStore:
                     raw.pop(c.id, None)
                 else:
                     raw[c.id] = orjson.dumps(self._order(c.after))
-        meta = {"seq": pending[-1].seq if pending else meta.get("seq", 0), "history_bytes": applied + good}
+        meta = {
+            "seq": pending[-1].seq if pending else meta.get("seq", 0),
+            "history_bytes": applied + good,
+        }
         self._write_lines(raw, **meta)
         return meta, raw, len(pending)
+
+    def _mismatch(self, what: str) -> DataError:
+        return DataError(
+            f"{self.history_path.name} does not continue {self.path.name} ({what}): the files "
+            "were edited, merged or restored outside geotrack. Nothing was changed; restore both "
+            "files from the same commit or backup, then run `geotrack validate`."
+        )
 
     def _commit(self, meta, tx, *, op, reason, user, changes, undoes=None) -> HistoryEntry:
         entry = HistoryEntry(
@@ -549,7 +580,13 @@ class LayerStore:
             changes=changes,
             undoes=undoes,
         )
-        line = orjson.dumps(entry.as_dict()) + b"\n"
+        try:
+            line = orjson.dumps(entry.as_dict()) + b"\n"
+        except orjson.JSONEncodeError as exc:  # e.g. a lone surrogate from undecodable argv bytes
+            raise DataError(
+                f"the change cannot be stored: {exc} (a text such as --reason holds characters "
+                "that are not valid Unicode); re-type it as UTF-8. Nothing was changed."
+            ) from None
         try:
             with self.history_path.open("ab") as fh:
                 start = fh.tell()

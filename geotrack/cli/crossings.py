@@ -185,8 +185,9 @@ def import_cmd(
         fill[key.strip()] = value
     cands = read_candidates(source, fmt=fmt, encoding=encoding)
     records = [{**fill, **r} for r in cands.records]
+    source_name = click.format_filename(getattr(source, "name", None) or "<stdin>")
     click.echo(
-        f"read {len(records)} crossing(s) from {terminal_safe(source.name)} ({cands.format})",
+        f"read {len(records)} crossing(s) from {terminal_safe(source_name)} ({cands.format})",
         err=True,
     )
     ids = import_crossings(
@@ -194,7 +195,7 @@ def import_cmd(
         records,
         rows=cands.rows,
         max_border_km=_max_km(force_far, max_border_km),
-        reason=reason or f"import of {source.name}",
+        reason=reason or f"import of {source_name}",
     )
     if as_json:
         emit_json({"imported": len(ids), "ids": ids})

@@ -22,6 +22,11 @@ COMMANDS: dict[str, str] = {
     "windows": "geotrack.cli.workspace:windows_cmd",
     "validate": "geotrack.cli.workspace:validate_cmd",
     "crossings": "geotrack.cli.crossings:crossings",
+    "map": "geotrack.cli.map:map_cmd",
+    "demo": "geotrack.cli.map:demo_cmd",
+    "trade": "geotrack.cli.trade:trade",
+    "density": "geotrack.cli.density:density_cmd",
+    "export": "geotrack.cli.export:export_cmd",
 }
 
 
