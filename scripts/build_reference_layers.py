@@ -21,7 +21,7 @@ from pathlib import Path
 
 import shapely
 from pyproj import Transformer
-from shapely.geometry import LineString, mapping, shape
+from shapely.geometry import mapping, shape
 from shapely.ops import substring, transform
 
 SRC = Path(__file__).resolve().parents[1].parent / "shared" / "data"
