@@ -907,8 +907,11 @@ def workspace_map(
 
     Examples
     --------
-    >>> from geotrack.workspace import Workspace  # doctest: +SKIP
-    >>> html = workspace_map(Workspace.open("layers"))  # doctest: +SKIP
+    >>> import pathlib, tempfile
+    >>> from geotrack.workspace import init_workspace
+    >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "ws")
+    >>> workspace_map(ws)[:15]
+    '<!DOCTYPE html>'
     """
     payload = workspace_payload(ws, window=window, options=options)
     return render_html(payload)
@@ -921,7 +924,11 @@ def workspace_payload(
 
     Examples
     --------
-    >>> p = workspace_payload(Workspace.open("layers"))  # doctest: +SKIP
+    >>> import pathlib, tempfile
+    >>> from geotrack.workspace import init_workspace
+    >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "ws")
+    >>> sorted(workspace_payload(ws))[:3]
+    ['border', 'c', 'chart']
     """
     opts = options or MapOptions()
     spec = window or "reported"
@@ -1023,7 +1030,12 @@ def raster_overlay(grid: Any, *, max_pixels: int = 1_500_000) -> dict[str, Any]:
 
     Examples
     --------
-    >>> raster_overlay(grid)["png"][:22]  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from geotrack.density import density_grid
+    >>> x, y = np.array([330000.0, 331000.0]), np.array([4600000.0, 4601000.0])
+    >>> grid = density_grid(x, y, bounds=(329000.0, 4599000.0, 332000.0, 4602000.0),
+    ...                     cell_m=500.0, bandwidth_m=1000.0)
+    >>> raster_overlay(grid)["png"][:22]
     'data:image/png;base64,'
     """
     import base64

@@ -74,8 +74,9 @@ def screenshot(
 
     Examples
     --------
-    >>> screenshot("maps/demo.html", "docs/demo-map.png", overwrite=True)  # doctest: +SKIP
-    PosixPath('docs/demo-map.png')
+    Needs Debian's Chromium (``/usr/bin/chromium``); the browser tests run it::
+
+        screenshot("maps/demo.html", "docs/demo-map.png", overwrite=True)
     """
     src = Path(html)
     out = Path(png)
