@@ -23,6 +23,7 @@ from shapely.geometry import shape
 from geotrack.crs import to_measure
 from geotrack.errors import DataError, NotFoundError, StorageError, WindowError
 from geotrack.geojson import loads
+from geotrack.linear import as_single_line
 from geotrack.reference import Stretch, Town, Window, check_name, check_window, parse_window
 from geotrack.schema import order_crossing
 from geotrack.store import LayerStore, atomic_write
@@ -197,18 +198,9 @@ class Workspace:
             raise DataError(
                 f"stretch.geojson has {len(feats)} features: it must hold exactly one LineString"
             )
-        geom = shape(feats[0]["geometry"])
-        if geom.geom_type == "MultiLineString":
-            merged = shapely.line_merge(geom)
-            if merged.geom_type != "LineString":
-                raise DataError(
-                    f"stretch.geojson geometry is a MultiLineString of {len(geom.geoms)} parts "
-                    "with gaps: chainage along it would be wrong; make it one directed LineString"
-                )
-            geom = merged
-        if geom.geom_type != "LineString":
-            raise DataError(f"stretch.geojson geometry={geom.geom_type}: it must be a LineString")
-        return Stretch.from_wgs84(geom)
+        return Stretch.from_wgs84(
+            as_single_line(shape(feats[0]["geometry"]), what="stretch.geojson")
+        )
 
     @cached_property
     def stretch_properties(self) -> dict[str, Any]:
