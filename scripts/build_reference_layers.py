@@ -64,6 +64,9 @@ def main() -> int:
     (OUT / "stretch.geojson").write_text(json.dumps(_fc("stretch", [line]), ensure_ascii=False))
 
     segs = []
+    # Who's On First spells two names as "Kimh Yong Jik" and "Kim Jong Suk"; show the
+    # romanisation the reports use, and keep WOF's name beside it.
+    names = {"Kimh Yong Jik": "Kimhyongjik", "Kim Jong Suk": "Kimjongsuk"}
     for f in by_kind["kp_county_segment"]:
         p = f["properties"]
         start = p["chainage_start_km"]
@@ -72,9 +75,10 @@ def main() -> int:
         segs.append(
             {
                 "type": "Feature",
-                "id": p["name"],
+                "id": names.get(p["name"], p["name"]),
                 "properties": {
-                    "county": p["name"],
+                    "county": names.get(p["name"], p["name"]),
+                    "wof_name": p["name"],
                     "province": p["kp_province"],
                     "wof_id": p["wof_id"],
                     "chainage_start_km": start,

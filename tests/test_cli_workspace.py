@@ -38,8 +38,8 @@ def test_stretch_shows_measured_and_reported_lengths(ws):
     assert doc["stretch"]["crs"] == "EPSG:32652"
     assert "west" in doc["stretch"]["chainage_origin"]
     assert [s["county"] for s in doc["county_segments"]][:5] == [
-        "Kimh Yong Jik",
-        "Kim Jong Suk",
+        "Kimhyongjik",
+        "Kimjongsuk",
         "Samsu",
         "Hyesan",
         "Pochon",

@@ -79,7 +79,7 @@ def test_reference_geography(ws):
     assert ws.border_wgs84.geom_type in ("LineString", "MultiLineString")
     assert ws.border_wgs84.distance(st.line_wgs84) < 1e-6  # the river part lies on the border
     counties = [f["properties"]["county"] for f in ws.county_segments]
-    assert counties[:5] == ["Kimh Yong Jik", "Kim Jong Suk", "Samsu", "Hyesan", "Pochon"]
+    assert counties[:5] == ["Kimhyongjik", "Kimjongsuk", "Samsu", "Hyesan", "Pochon"]
     starts = [f["properties"]["chainage_start_km"] for f in ws.county_segments]
     assert starts == sorted(starts) and starts[0] == 0.0
     assert {t.country for t in ws.towns.values()} == {"CN", "KP"}
