@@ -19,7 +19,15 @@ would implement the same methods.
 
 from __future__ import annotations
 
-__all__ = ["Change", "HistoryEntry", "LayerStore", "Transaction", "atomic_write", "current_user"]
+__all__ = [
+    "Change",
+    "HistoryEntry",
+    "LayerStore",
+    "Transaction",
+    "atomic_path",
+    "atomic_write",
+    "current_user",
+]
 
 import contextlib
 import gc
@@ -90,11 +98,60 @@ def _file_mode(path: Path) -> int:
         return 0o666 & ~mask
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str], *, suffix: str = "") -> Iterator[Path]:
+    """A temporary path beside *path* that replaces it when the block succeeds.
+
+    For writers that need a file name (rasterio, fiona): write to the yielded
+    path; on success it is fsynced, given the mode a plain write would give
+    (``mkstemp`` makes files private), renamed over *path*, and the folder is
+    fsynced.  On any error the temporary file is removed and *path* is untouched.
+
+    Raises
+    ------
+    StorageError
+        The write or the rename failed; the message names the path and the reason.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> with atomic_path(p) as tmp:
+    ...     _ = tmp.write_text("hello")
+    >>> p.read_text()
+    'hello'
+    """
+    path = Path(path)
+    tmp: Path | None = None
+    try:
+        fd, name = tempfile.mkstemp(
+            prefix=f"{_TMP_PREFIX}{path.name}.", suffix=suffix, dir=path.parent
+        )
+        os.close(fd)
+        tmp = Path(name)
+        yield tmp
+        os.chmod(tmp, _file_mode(path))
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        tmp = None
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise StorageError(
+            f"could not write {path}: {exc.strerror or exc}; the previous file is unchanged. "
+            "Free disk space or fix permissions and try again."
+        ) from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
     """Write *data* to *path* through a temporary file, fsync and rename.
 
     On any failure (disk full, permission) the previous file is untouched and
-    the temporary file is removed.
+    the temporary file is removed (see :func:`atomic_path`).
 
     Raises
     ------
@@ -108,29 +165,8 @@ def atomic_write(path: Path, data: bytes) -> None:
     >>> atomic_write(p, b"hello"); p.read_bytes()
     b'hello'
     """
-    path = Path(path)
-    tmp_name = None
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=_TMP_PREFIX + path.name + ".", dir=path.parent)
-        # mkstemp makes the file private (0600); keep the mode a plain write would give,
-        # so that a colleague sharing the folder can still read the layer.
-        os.fchmod(fd, _file_mode(path))
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-        tmp_name = None
-        _fsync_dir(path.parent)
-    except OSError as exc:
-        raise StorageError(
-            f"could not write {path}: {exc.strerror or exc}; the previous file is unchanged. "
-            "Free disk space or fix permissions and try again."
-        ) from exc
-    finally:
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
+    with atomic_path(path) as tmp, tmp.open("wb") as fh:
+        fh.write(data)
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 __all__ = ["NODATA", "OUTPUT_FILES", "density_layers", "write_density_outputs", "write_raster"]
 
-import contextlib
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +34,7 @@ from geotrack.errors import StorageError, UsageError
 from geotrack.export._model import Feature, Field, Layer, round_geometry
 from geotrack.export.geojson_out import geojson_bytes
 from geotrack.export.qml import layer_qml, raster_qml
-from geotrack.store import atomic_write
+from geotrack.store import atomic_path, atomic_write
 
 if TYPE_CHECKING:
     from geotrack.analysis import DensityResult
@@ -255,34 +253,25 @@ def write_raster(
         **{k: str(v) for k, v in (tags or {}).items()},
     }
     levels = [f for f in (2, 4, 8, 16, 32) if min(rows, cols) // f >= 8]
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp.tif", dir=target.parent)
-    os.close(fd)
     try:
-        try:
-            with rasterio.open(tmp, "w", **profile) as dst:
-                dst.write(grid.values.astype(np.float32), 1)
-                dst.update_tags(**all_tags)
-                dst.set_band_description(
-                    1,
-                    f"crossing density ({grid.units}), Gaussian kernel, "
-                    f"bandwidth {grid.bandwidth_m:g} m, cell {grid.cell_m:g} m",
-                )
-                dst.set_band_unit(1, grid.units)
-                dst.update_tags(1, units=grid.units, bandwidth_m=f"{grid.bandwidth_m}")
-                if levels:
-                    dst.build_overviews(levels, Resampling.average)
-                    dst.update_tags(ns="rio_overview", resampling="average")
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except (OSError, rasterio.errors.RasterioError) as exc:
-            raise StorageError(
-                f"could not write {target}: {exc}; the previous file is unchanged. "
-                "Free disk space or fix permissions and try again."
-            ) from exc
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        with atomic_path(target, suffix=".tif") as tmp, rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(grid.values.astype(np.float32), 1)
+            dst.update_tags(**all_tags)
+            dst.set_band_description(
+                1,
+                f"crossing density ({grid.units}), Gaussian kernel, "
+                f"bandwidth {grid.bandwidth_m:g} m, cell {grid.cell_m:g} m",
+            )
+            dst.set_band_unit(1, grid.units)
+            dst.update_tags(1, units=grid.units, bandwidth_m=f"{grid.bandwidth_m}")
+            if levels:
+                dst.build_overviews(levels, Resampling.average)
+                dst.update_tags(ns="rio_overview", resampling="average")
+    except rasterio.errors.RasterioError as exc:
+        raise StorageError(
+            f"could not write {target}: {exc}; the previous file is unchanged. "
+            "Free disk space or fix permissions and try again."
+        ) from exc
     return target
 
 

@@ -40,7 +40,6 @@ __all__ = [
 
 import math
 import os
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +58,7 @@ from geotrack.errors import DataError, StorageError, UsageError
 from geotrack.linear import LineIndex
 from geotrack.reference import REPORTED_KM, Stretch, Window
 from geotrack.render import assets
+from geotrack.store import atomic_write
 
 #: Marker fill per crossing kind (Okabe-Ito palette, distinguishable with colour blindness).
 KIND_COLOURS: dict[str, str] = {
@@ -858,24 +858,13 @@ def write_html(html: str, path: str | os.PathLike[str], *, overwrite: bool = Fal
         )
     if target.is_dir():
         raise UsageError(f"output={str(target)!r} is a folder: give a file path ending in .html")
-    data = html.encode("utf-8")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     except OSError as exc:
         raise StorageError(
-            f"output={str(target)!r} could not be written ({exc.strerror or exc}); "
-            "check the folder exists and is writable"
+            f"output={str(target)!r}: cannot create its folder ({exc.strerror})"
         ) from exc
+    atomic_write(target, html.encode("utf-8"))
     return target
 
 
