@@ -8,6 +8,7 @@ vertex (the west, downstream end) and is given in kilometres.
 from __future__ import annotations
 
 __all__ = [
+    "REPORTED_COUNT",
     "REPORTED_KM",
     "Stretch",
     "Town",
@@ -31,6 +32,8 @@ from geotrack.errors import WindowError
 
 #: The report's figure: "a roughly 98-kilometer stretch" (Korea JoongAng Daily, 2025-12-19).
 REPORTED_KM = 98.0
+#: The report's count: "at least 32 temporary crossings" (same source).
+REPORTED_COUNT = 32
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -192,7 +195,8 @@ def check_name(name: str, *, what: str = "name") -> str:
     >>> check_name("five-counties")
     'five-counties'
     """
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    # fullmatch, not match: "$" also matches before a final newline
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise WindowError(
             f"{what}={name!r}: use 1-64 lower-case letters, digits, '-' or '_', starting with a "
             "letter or digit (no '/', '..' or spaces)"

@@ -56,7 +56,7 @@ from geotrack import schema
 from geotrack.crs import to_measure, to_wire
 from geotrack.errors import DataError, StorageError, UsageError
 from geotrack.linear import LineIndex
-from geotrack.reference import REPORTED_KM, Stretch, Window
+from geotrack.reference import REPORTED_COUNT, REPORTED_KM, Stretch, Window
 from geotrack.render import assets
 from geotrack.store import atomic_write
 
@@ -650,6 +650,7 @@ def map_payload(
             "length_km": round(window.length_km, 3),
             "straight_km": round(straight_km, 3),
             "reported_km": REPORTED_KM,
+            "reported_count": REPORTED_COUNT,
             "reported_source": REPORTED_SOURCE,
         },
         "stretch": {

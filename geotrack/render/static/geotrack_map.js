@@ -420,7 +420,7 @@ document.addEventListener('DOMContentLoaded', function () {
     t.appendChild(el('tr', null, el('th', {text: 'Crossings in the window (shown)'}), el('td', {cls: 'gt-big', id: 'gt-count', text: String(n)})));
     t.appendChild(el('tr', null, el('th', {text: 'Length along the river'}), el('td', {text: fmt(W.length_km, 1) + ' km → ' + fmt(n / W.length_km, 3) + ' per km of river'})));
     t.appendChild(el('tr', null, el('th', {text: 'Straight line between its ends'}), el('td', {text: fmt(W.straight_km, 1) + ' km → ' + fmt(n / W.straight_km, 3) + ' per straight-line km'})));
-    t.appendChild(el('tr', null, el('th', {text: 'Reported stretch, for comparison'}), el('td', {text: '“roughly ' + fmt(W.reported_km, 0) + ' km” → ' + fmt(n / W.reported_km, 3) + ' per km'})));
+    t.appendChild(el('tr', null, el('th', {text: 'Reported stretch, for comparison'}), el('td', {text: '“at least ' + W.reported_count + ' on roughly ' + fmt(W.reported_km, 0) + ' km” → ' + fmt(W.reported_count / W.reported_km, 3) + ' per km (the report); these ' + n + ' → ' + fmt(n / W.reported_km, 3) + ' per km'})));
     box.appendChild(t);
     box.appendChild(el('p', {cls: 'gt-small', text: 'The report: ' + W.reported_source + '. The reported length matches the straight-line extent of the window, not its length along the river. Distances in EPSG:32652.'}));
   }
