@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geotrack.errors import StorageError, UsageError
+from geotrack.escape import FORMULA_PREFIXES, spreadsheet_text
 from geotrack.export import export_workspace
 from geotrack.export._model import (
     DOMAINS,
@@ -40,7 +41,7 @@ from geotrack.export._model import (
     crossing_layers,
     replace_nul,
 )
-from geotrack.export.csv_out import FORMULA_PREFIXES, neutralise, write_csv
+from geotrack.export.csv_out import write_csv
 from geotrack.export.geojson_out import geojson_bytes
 from geotrack.export.gpkg import write_gpkg
 from geotrack.export.kml import kml_bytes, xml_text
@@ -390,9 +391,9 @@ def test_csv_one_row_per_report_no_formulas(exported):
     got = {(r["id"], r["report_id"]): r for r in rows}
     assert set(got) == set(expected)
     for key, rep in expected.items():
-        assert got[key]["notes"] == neutralise(rep["notes"] or "")
+        assert got[key]["notes"] == spreadsheet_text(rep["notes"] or "")
         assert not rep["notes"] or rep["notes"].endswith(NOTE_MARK)
-        assert got[key]["source_name"] == neutralise(rep["source_name"])
+        assert got[key]["source_name"] == spreadsheet_text(rep["source_name"])
     assert got[("YLU-0001", "R7")]["notes"].startswith("'=HYPERLINK")
     assert got[("YLU-0001", "R7")]["source_name"].startswith("'=HYPERLINK")
     assert got[("YLU-0001", "R6")]["notes"] == "crlf\r\nline\rcr" + NOTE_MARK
@@ -418,7 +419,7 @@ def test_csv_bom_for_excel(tmp_path):
 
 @given(st.text(max_size=30))
 def test_neutralise_never_leaves_a_formula(text):
-    cell = neutralise(text)
+    cell = spreadsheet_text(text)
     assert not cell.startswith(FORMULA_PREFIXES)
     assert cell.lstrip("'") == replace_nul(text).lstrip("'") or cell == "'" + replace_nul(text)
 

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import Any
 
 import click
 import orjson
 
+from geotrack.escape import terminal_safe
 from geotrack.workspace import Workspace
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_CONTROL_NL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def terminal_safe(text: Any, *, keep_newlines: bool = False) -> str:
-    """Text with control characters (terminal escapes, bidi overrides) shown as ``\\uXXXX``.
-
-    Examples
-    --------
-    >>> terminal_safe("a\\x1b[31mb\\u202e")
-    'a\\\\u001b[31mb\\\\u202e'
-    """
-    pattern = _CONTROL_NL if keep_newlines else _CONTROL
-    text = "" if text is None else str(text)
-    if not keep_newlines:
-        text = text.replace("\n", "\\n").replace("\r", "\\r")
-    return pattern.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+__all__ = ["echo_table", "emit_json", "open_workspace", "terminal_safe", "workspace_option"]
 
 
 def workspace_option(f):

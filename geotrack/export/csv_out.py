@@ -13,7 +13,7 @@ U+FFFD.
 
 from __future__ import annotations
 
-__all__ = ["FORMULA_PREFIXES", "csv_rows", "neutralise", "write_csv"]
+__all__ = ["csv_rows", "write_csv"]
 
 import csv
 import io
@@ -22,36 +22,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from geotrack.export._model import Layer, iso, replace_nul
+from geotrack.escape import csv_cell
+from geotrack.export._model import Layer, iso
 
-#: Leading characters that make a spreadsheet cell a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _SITE_COLUMNS_FIRST = ("id", "lon", "lat")
 
 
-def neutralise(text: str) -> str:
-    """Make a text cell inert in spreadsheets (prefix ``'`` before a formula character).
-
-    Examples
-    --------
-    >>> neutralise("=HYPERLINK(\\"http://x\\")")
-    '\\'=HYPERLINK("http://x")'
-    >>> neutralise("Ford near Hyesan")
-    'Ford near Hyesan'
-    """
-    text = replace_nul(text)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
 def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return value
-    value = iso(value)
-    return neutralise(value) if isinstance(value, str) else value
+    return csv_cell(iso(value))
 
 
 def csv_rows(sites: Layer, reports: Layer) -> Iterator[list[Any]]:
