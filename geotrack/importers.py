@@ -16,7 +16,11 @@ __all__ = ["MAX_INPUT_BYTES", "Candidates", "read_candidates"]
 import codecs
 import csv
 import io
+import os
+import re
+import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -30,6 +34,8 @@ from geotrack.geojson import parse_features
 
 #: The largest input read (bytes, after decompression for KMZ).
 MAX_INPUT_BYTES = 256 * 1024 * 1024
+#: The most elements one KML Placemark may hold (a real one has a few dozen).
+MAX_KML_PLACEMARK_ELEMENTS = 10_000
 _KML_NS = "{http://www.opengis.net/kml/2.2}"
 _LON_NAMES = ("lon", "longitude", "lng", "long", "x")
 _LAT_NAMES = ("lat", "latitude", "y")
@@ -61,6 +67,15 @@ def _read_limited(stream: BinaryIO, limit: int, what: str) -> bytes:
                 "(nothing was imported)"
             )
         chunks.append(chunk)
+
+
+def _regular_file_size(stream: BinaryIO) -> int | None:
+    """The size of *stream* when it is a regular file (a pipe or socket has none)."""
+    try:
+        st = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
 def read_candidates(
@@ -115,6 +130,12 @@ def read_candidates(
         except PermissionError:
             raise ImportFileError(f"file={str(path)!r} cannot be read: permission denied") from None
     else:
+        size = _regular_file_size(source)
+        if size is not None and size > limit:  # an opened file (the CLI's): refuse before reading
+            raise ImportFileError(
+                f"{what} is {_size(size)}, over the {_size(limit)} limit: split it into "
+                "smaller files (nothing was imported)"
+            )
         data = _read_limited(source, limit, what)
     fmt = (fmt or _guess_format(name, data)).lower()
     if fmt in ("geojson", "json", "geojsonseq"):
@@ -231,9 +252,13 @@ def _delimiter(text: str) -> str:
     inside a quoted cell): :class:`csv.Sniffer` also guesses quoting, and gets it
     wrong for a semicolon file whose cells hold doubled quotes.
     """
-    header = text.split("\n", 1)[0]
+    header = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]  # any line end (old Macs: \r)
     for delimiter in (",", ";", "\t"):
-        cols = {c.strip().lower() for c in next(csv.reader([header], delimiter=delimiter), [])}
+        try:
+            cells = next(csv.reader([header], delimiter=delimiter), [])
+        except csv.Error:  # e.g. a quoted header cell that spans lines
+            cells = []
+        cols = {c.strip().lower() for c in cells}
         if cols & set(_LON_NAMES) and cols & set(_LAT_NAMES):
             return delimiter
     try:
@@ -285,13 +310,14 @@ def _from_csv(data: bytes, what: str, encoding: str | None) -> Candidates:
 def _unzip_kml(data: bytes, what: str, limit: int) -> bytes:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
         raise ImportFileError(f"{what} is not a KMZ (zip) archive") from None
     with archive:
         infos = archive.infolist()
         for info in infos:
             name = info.filename
-            if name.startswith(("/", "\\")) or ".." in Path(name).parts or ":" in name:
+            parts = Path(name.replace("\\", "/")).parts  # "..\\x.kml" is a Windows path too
+            if name.startswith(("/", "\\")) or ".." in parts or ":" in name:
                 raise ImportFileError(
                     f"{what}: archive member {name!r} has an unsafe path; refusing the KMZ"
                 )
@@ -303,8 +329,21 @@ def _unzip_kml(data: bytes, what: str, limit: int) -> bytes:
             raise ImportFileError(
                 f"{what}: {doc.filename} inflates to {doc.file_size} bytes, over the limit: refusing it"
             )
-        with archive.open(doc) as fh:
-            return _read_limited(fh, limit, f"{what}:{doc.filename}")
+        try:
+            with archive.open(doc) as fh:
+                return _read_limited(fh, limit, f"{what}:{doc.filename}")
+        except ImportFileError:
+            raise
+        except (
+            zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
+            ValueError, OSError,
+        ) as exc:  # fmt: skip
+            # a bad CRC, a size that lies, damaged data, encryption, an unknown compression
+            raise ImportFileError(
+                f"{what}: {doc.filename} cannot be extracted ({exc}): the KMZ is damaged, "
+                "encrypted or compressed in a way geotrack does not read; save it again from "
+                "Google Earth (nothing was imported)"
+            ) from None
 
 
 def _local(tag: str) -> str:
@@ -312,8 +351,42 @@ def _local(tag: str) -> str:
 
 
 def _from_kml(data: bytes, what: str) -> Candidates:
+    """Placemarks of a KML document, parsed as a stream.
+
+    Elements outside placemarks are dropped as soon as they are closed and a
+    placemark may hold at most :data:`MAX_KML_PLACEMARK_ELEMENTS` elements, so
+    memory stays proportional to one placemark: a small KMZ that inflates to
+    millions of empty elements cannot exhaust it.
+    """
+    found: list[tuple[int, dict[str, Any]]] = []
+    stack: list[Any] = []
+    open_pms: list[list[int]] = []  # [number, elements so far] of each open Placemark
+    n_pm = 0
     try:
-        root = SafeET.fromstring(data, forbid_dtd=True)
+        events = SafeET.iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True)
+        for event, el in events:
+            is_pm = el.tag.endswith("Placemark") and _local(el.tag) == "Placemark"
+            if event == "start":
+                stack.append(el)
+                if open_pms:
+                    for pm in open_pms:
+                        pm[1] += 1
+                        if pm[1] > MAX_KML_PLACEMARK_ELEMENTS:
+                            raise ImportFileError(
+                                f"{what}: placemark {pm[0]} holds more than "
+                                f"{MAX_KML_PLACEMARK_ELEMENTS} elements: not a crossing "
+                                "placemark; refusing the file (nothing was imported)"
+                            )
+                if is_pm:
+                    n_pm += 1
+                    open_pms.append([n_pm, 0])
+                continue
+            stack.pop()
+            if is_pm:
+                number, _ = open_pms.pop()
+                found.append((number, _placemark(el, f"placemark {number}", what)))
+            if stack and not open_pms:
+                stack[-1].remove(el)  # closed and outside every placemark: drop it
     except DefusedXmlException as exc:
         raise ImportFileError(
             f"{what}: the KML declares a DTD or entities ({type(exc).__name__}); geotrack refuses "
@@ -321,45 +394,49 @@ def _from_kml(data: bytes, what: str) -> Candidates:
         ) from None
     except SafeET.ParseError as exc:
         raise ImportFileError(f"{what} is not well-formed XML: {exc}") from None
-    records, rows = [], []
-    for i, pm in enumerate(el for el in root.iter() if _local(el.tag) == "Placemark"):
-        label = f"placemark {i + 1}"
-        rec: dict[str, Any] = {}
-        point = next((el for el in pm.iter() if _local(el.tag) == "Point"), None)
-        if point is None:
-            raise ImportFileError(f"{what}: {label}: has no Point; crossings are points")
-        coords = next((el for el in point.iter() if _local(el.tag) == "coordinates"), None)
-        try:
-            lon, lat = (coords.text or "").strip().split()[0].split(",")[:2]
-        except (AttributeError, ValueError, IndexError):
-            raise ImportFileError(
-                f"{what}: {label}: <coordinates> must read LON,LAT[,ALT]"
-            ) from None
-        rec["lon"], rec["lat"] = lon, lat
-        for child in pm:
-            tag = _local(child.tag)
-            if tag == "name" and child.text:
-                rec["name"] = child.text
-            elif tag == "description" and child.text:
-                rec["notes"] = child.text
-            elif tag == "TimeSpan":
-                for el in child:
-                    if _local(el.tag) == "begin" and el.text:
-                        rec["event_start"] = el.text.strip()[:10]
-                    if _local(el.tag) == "end" and el.text:
-                        rec["event_end"] = el.text.strip()[:10]
-            elif tag == "TimeStamp":
-                when = next((el for el in child if _local(el.tag) == "when"), None)
-                if when is not None and when.text:
-                    rec["event_start"] = when.text.strip()[:10]
-            elif tag == "ExtendedData":
-                for data_el in child.iter():
-                    if _local(data_el.tag) == "Data" and data_el.get("name"):
-                        value = next((v for v in data_el if _local(v.tag) == "value"), None)
-                        if value is not None and value.text is not None:
-                            rec[data_el.get("name")] = value.text
-                    elif _local(data_el.tag) == "SimpleData" and data_el.get("name"):
-                        rec[data_el.get("name")] = data_el.text or ""
-        records.append(rec)
-        rows.append(label)
-    return Candidates(records, rows, "kml")
+    except LookupError as exc:  # <?xml ... encoding="no-such-codec"?>
+        raise ImportFileError(
+            f"{what}: the XML declaration names an unknown encoding ({exc}); save it as UTF-8"
+        ) from None
+    found.sort(key=lambda item: item[0])
+    return Candidates(
+        [rec for _, rec in found], [f"placemark {number}" for number, _ in found], "kml"
+    )
+
+
+def _placemark(pm: Any, label: str, what: str) -> dict[str, Any]:
+    rec: dict[str, Any] = {}
+    point = next((el for el in pm.iter() if _local(el.tag) == "Point"), None)
+    if point is None:
+        raise ImportFileError(f"{what}: {label}: has no Point; crossings are points")
+    coords = next((el for el in point.iter() if _local(el.tag) == "coordinates"), None)
+    try:
+        lon, lat = (coords.text or "").strip().split()[0].split(",")[:2]
+    except (AttributeError, ValueError, IndexError):
+        raise ImportFileError(f"{what}: {label}: <coordinates> must read LON,LAT[,ALT]") from None
+    rec["lon"], rec["lat"] = lon, lat
+    for child in pm:
+        tag = _local(child.tag)
+        if tag == "name" and child.text:
+            rec["name"] = child.text
+        elif tag == "description" and child.text:
+            rec["notes"] = child.text
+        elif tag == "TimeSpan":
+            for el in child:
+                if _local(el.tag) == "begin" and el.text:
+                    rec["event_start"] = el.text.strip()[:10]
+                if _local(el.tag) == "end" and el.text:
+                    rec["event_end"] = el.text.strip()[:10]
+        elif tag == "TimeStamp":
+            when = next((el for el in child if _local(el.tag) == "when"), None)
+            if when is not None and when.text:
+                rec["event_start"] = when.text.strip()[:10]
+        elif tag == "ExtendedData":
+            for data_el in child.iter():
+                if _local(data_el.tag) == "Data" and data_el.get("name"):
+                    value = next((v for v in data_el if _local(v.tag) == "value"), None)
+                    if value is not None and value.text is not None:
+                        rec[data_el.get("name")] = value.text
+                elif _local(data_el.tag) == "SimpleData" and data_el.get("name"):
+                    rec[data_el.get("name")] = data_el.text or ""
+    return rec

@@ -81,6 +81,7 @@ import hashlib
 import io
 import os
 import re
+import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -173,6 +174,8 @@ LOCK_TIMEOUT_S = 120.0
 #: Largest import file read (bytes) and rows accepted.
 MAX_IMPORT_BYTES = 20_000_000
 MAX_IMPORT_ROWS = 100_000
+#: Largest total size of an .xlsx workbook's parts once inflated (bytes).
+MAX_XLSX_INFLATED_BYTES = 128 * 1024 * 1024
 
 _MONTH_NAMES = {
     name: i
@@ -951,7 +954,7 @@ def read_trade_csv(path: str | os.PathLike[str]) -> list[TradeRow]:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = path.read_bytes().decode("utf-8-sig")  # no newline translation: "\r" in a cell
     except FileNotFoundError:
         raise NotFoundError(
             f"{path}: no trade table; import one with `geotrack trade import FILE`"
@@ -1160,6 +1163,7 @@ def _append_history(
         changes=changes,
     )
     line = orjson.dumps(entry.as_dict()) + b"\n"
+    created = not path.exists()
     try:
         with path.open("ab") as fh:
             start = fh.tell()
@@ -1171,6 +1175,9 @@ def _append_history(
                 fh.truncate(start)
                 raise
     except OSError as exc:
+        if created:
+            with contextlib.suppress(OSError):
+                path.unlink()
         raise StorageError(
             f"could not append to {path}: {exc.strerror}; nothing was changed. "
             "Free disk space or fix permissions and try again."
@@ -1192,14 +1199,56 @@ def _commit(
     """Log then write atomically; if the write fails, take the log entry back."""
     if not ws.is_dir():
         raise NotFoundError(f"{ws}: no such workspace folder; create it or pass --workspace")
+    _drop_unapplied(ws)
     start = _append_history(ws, op=op, layer=layer, changes=changes, reason=reason, user=user)
     try:
         atomic_write(ws / filename, data)
     except StorageError:
-        with (ws / HISTORY_FILE).open("r+b") as fh:
-            fh.truncate(start)
-            os.fsync(fh.fileno())
+        if start == 0:
+            (ws / HISTORY_FILE).unlink()
+        else:
+            with (ws / HISTORY_FILE).open("r+b") as fh:
+                fh.truncate(start)
+                os.fsync(fh.fileno())
         raise
+
+
+def _drop_unapplied(ws: Path) -> None:
+    """Under the lock: take back a last history entry whose writer was killed before writing.
+
+    A writer logs its change, then replaces the file.  Killed in between, it leaves an entry
+    for a change that never happened: the file still holds every row as the entry's
+    ``before`` has it.  Such an entry is cut off (the command never reported success), so
+    the history lists only what the files hold.  An entry the files do not match either way
+    (files edited by hand) is left alone.
+    """
+    path = ws / HISTORY_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return
+    if not data.endswith(b"\n"):  # a torn append: cut it off as well
+        start = data.rfind(b"\n") + 1
+    else:
+        start = data.rfind(b"\n", 0, len(data) - 1) + 1
+        try:
+            entry = orjson.loads(data[start:])
+            layer, changes = entry["layer"], entry["changes"]
+            if layer == "trade":
+                held = {r.row_id: r.to_record() for r in load_trade(ws)}
+            elif layer == "events":
+                held = {e.event_id: e.as_dict() for e in load_events(ws)}
+            else:
+                return
+            applied = all(held.get(c["id"]) == c["after"] for c in changes)
+            never = all(held.get(c["id"]) == c["before"] for c in changes)
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return
+        if applied or not never:
+            return
+    with path.open("r+b") as fh:
+        fh.truncate(start)
+        os.fsync(fh.fileno())
 
 
 def write_trade(
@@ -1635,6 +1684,16 @@ def _read_xlsx(path: Path, *, sheet: str | None) -> tuple[list[str], list[tuple[
         ) from None
     import warnings
 
+    try:  # a zip bomb: openpyxl holds the shared strings in memory (400 KB -> 850 MB seen)
+        with zipfile.ZipFile(path) as zf:
+            inflated = sum(i.file_size for i in zf.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ImportFileError(f"{path}: not a readable .xlsx workbook ({exc})") from None
+    if inflated > MAX_XLSX_INFLATED_BYTES:
+        raise ImportFileError(
+            f"{path}: the workbook inflates to {inflated} bytes, over the "
+            f"{MAX_XLSX_INFLATED_BYTES} byte limit; save the sheet as CSV or split it"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -1642,27 +1701,37 @@ def _read_xlsx(path: Path, *, sheet: str | None) -> tuple[list[str], list[tuple[
     except Exception as exc:  # openpyxl raises many types for a bad file
         raise ImportFileError(f"{path}: not a readable .xlsx workbook ({exc})") from None
     try:
-        if sheet is not None and sheet not in wb.sheetnames:
-            raise ImportFileError(
-                f"{path}: no sheet {sheet!r}; the sheets are {', '.join(wb.sheetnames)}"
-            )
-        ws = wb[sheet] if sheet else wb.worksheets[0]
-        rows_iter = ws.iter_rows(values_only=True)
-        header_cells = next(rows_iter, None)
-        if header_cells is None:
-            raise ImportFileError(f"{path}: the sheet is empty; it needs a header row")
-        header = ["" if h is None else str(h).strip() for h in header_cells]
-        body = []
-        for n, cells in enumerate(rows_iter, start=2):
-            if len(body) >= MAX_IMPORT_ROWS:
-                raise ImportFileError(f"{path}: more than {MAX_IMPORT_ROWS} rows; split it")
-            vals = ["" if c is None else c for c in cells]
-            if not any(str(v).strip() for v in vals):
-                continue
-            body.append((n, vals))
-        return header, body
+        return _xlsx_rows(path, wb, sheet=sheet)
+    except ImportFileError:
+        raise
+    except Exception as exc:  # the sheet is parsed while rows are read: damaged XML, bad zip
+        raise ImportFileError(f"{path}: not a readable .xlsx workbook ({exc})") from None
     finally:
         wb.close()
+
+
+def _xlsx_rows(
+    path: Path, wb: Any, *, sheet: str | None
+) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    if sheet is not None and sheet not in wb.sheetnames:
+        raise ImportFileError(
+            f"{path}: no sheet {sheet!r}; the sheets are {', '.join(wb.sheetnames)}"
+        )
+    ws = wb[sheet] if sheet else wb.worksheets[0]
+    rows_iter = ws.iter_rows(values_only=True)
+    header_cells = next(rows_iter, None)
+    if header_cells is None:
+        raise ImportFileError(f"{path}: the sheet is empty; it needs a header row")
+    header = ["" if h is None else str(h).strip() for h in header_cells]
+    body = []
+    for n, cells in enumerate(rows_iter, start=2):
+        if len(body) >= MAX_IMPORT_ROWS:
+            raise ImportFileError(f"{path}: more than {MAX_IMPORT_ROWS} rows; split it")
+        vals = ["" if c is None else c for c in cells]
+        if not any(str(v).strip() for v in vals):
+            continue
+        body.append((n, vals))
+    return header, body
 
 
 def read_import(
@@ -2534,7 +2603,7 @@ def read_events_csv(path: str | os.PathLike[str]) -> list[Event]:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = path.read_bytes().decode("utf-8-sig")  # no newline translation: "\r" in a cell
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text ({exc.reason}); re-save it as UTF-8") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))

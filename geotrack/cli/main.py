@@ -45,7 +45,7 @@ class _LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except UsageError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {_safe(str(exc))}", err=True)
             ctx.exit(2)
         except GeotrackError as exc:
             click.echo(f"Error: {_safe(str(exc))}", err=True)
@@ -74,4 +74,13 @@ def cli(verbose: int, quiet: int) -> None:
         geotrack density --window reported --json
     """
     level = max(logging.DEBUG, logging.INFO - 10 * verbose + 10 * quiet)
-    logging.basicConfig(stream=sys.stderr, level=level, format="geotrack: %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_SafeFormatter("geotrack: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
+
+
+class _SafeFormatter(logging.Formatter):
+    """Log lines with control characters made visible (messages may quote data or options)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _safe(super().format(record))

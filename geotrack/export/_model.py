@@ -253,7 +253,7 @@ def check_name(name: str, *, what: str = "name") -> str:
     ...
     geotrack.errors.UsageError: layer or file name='../x' would leave the output folder ...
     """
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise UsageError(
             f"{what if what != 'name' else 'layer or file name'}={name!r} would leave the output "
             "folder or is not a plain name: use 1-64 letters, digits, '_' or '-' "

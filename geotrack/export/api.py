@@ -281,7 +281,11 @@ def _host() -> str:
 
 
 def _remove_stale_temp(out_dir: Path) -> None:
-    """Remove temporary folders left by exports on this machine whose process has died."""
+    """Remove temporary folders left by exports on this machine whose process has died.
+
+    An export killed while swapping a folder output (between moving the old one aside and
+    renaming the new one in) left the old one in ``.previous``: it is put back first.
+    """
     host = _host()
     for entry in out_dir.iterdir():
         m = _TMP_RE.match(entry.name)
@@ -290,6 +294,12 @@ def _remove_stale_temp(out_dir: Path) -> None:
         try:
             os.kill(int(m.group("pid")), 0)
         except ProcessLookupError:
+            previous = entry / ".previous"
+            for old in previous.iterdir() if previous.is_dir() else ():
+                if not os.path.lexists(out_dir / old.name):
+                    log.info("restoring %s, moved aside by an export that did not finish", old.name)
+                    with contextlib.suppress(OSError):
+                        os.replace(old, out_dir / old.name)
             log.info("removing %s, left by an export that did not finish", entry)
             shutil.rmtree(entry, ignore_errors=True)
         except OSError:
@@ -434,6 +444,8 @@ def export_workspace(
     if out_dir.is_dir():
         for n in names:
             _inside(out_dir, n)
+        with contextlib.suppress(OSError):
+            _remove_stale_temp(out_dir)  # first: it may put back an output a killed export moved
         existing = [n for n in names if os.path.lexists(out_dir / n)]
         if existing and not overwrite:
             raise StorageError(

@@ -26,6 +26,7 @@ __all__ = ["GEOMETRY_COLUMN", "write_gpkg"]
 
 import contextlib
 import os
+import shutil
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -237,9 +238,29 @@ def write_gpkg(path: str | os.PathLike[str], layers: Sequence[Layer]) -> Path:
         with contextlib.closing(sqlite3.connect(path)) as con, con:
             _write_domains(con, layers)
     except (OSError, sqlite3.Error) as exc:
-        raise StorageError(f"could not write GeoPackage {path}: {exc}") from exc
-    except Exception as exc:  # fiona's DriverError / CPLE errors
-        if type(exc).__module__.startswith("fiona"):
-            raise StorageError(f"could not write GeoPackage {path}: {exc}") from exc
+        raise StorageError(
+            f"could not write GeoPackage {path}: {_reason(exc, path.parent)}"
+        ) from exc
+    except Exception as exc:  # fiona's DriverError / CPLE errors, "GDAL Error: ..." RuntimeErrors
+        if type(exc).__module__.startswith("fiona") or str(exc).startswith("GDAL Error"):
+            raise StorageError(
+                f"could not write GeoPackage {path}: {_reason(exc, path.parent)}"
+            ) from exc
         raise
     return path
+
+
+def _reason(exc: Exception, folder: Path) -> str:
+    """What went wrong, in a line: GDAL quotes whole SQL statements and records.
+
+    On a full disk SQLite may fail on a later statement with a misleading message ("no
+    such table"), so a folder with less than 1 MiB free is named as the reason.
+    """
+    with contextlib.suppress(OSError):
+        free = shutil.disk_usage(folder).free
+        if free < 1 << 20:
+            return f"No space left on device ({free} bytes free; GDAL said: {str(exc)[:120]}…)"
+    text = str(exc)
+    if len(text) > 300 and " failed: " in text:
+        text = text.rsplit(" failed: ", 1)[1]
+    return text if len(text) <= 300 else text[:300] + "…"

@@ -10,7 +10,9 @@
 All text goes through the XML library, so ``<``, ``&`` and quotes are escaped;
 balloon text is HTML, so every value in it is HTML-escaped first (Google Earth
 shows it as text, never as markup or script), links are made only of
-``http(s)`` URLs, and the balloon template shows only that escaped description.
+``http(s)`` URLs, and the balloon template shows only that escaped description
+(which starts with the escaped name: Google Earth would put ``$[name]`` into the
+balloon unescaped).
 Characters XML 1.0 cannot carry (NUL and other control characters except tab,
 line feed and carriage return) become U+FFFD; carriage returns are written as
 ``&#13;`` so that they survive parsing.  KML has no types: values are text.
@@ -38,6 +40,9 @@ _ICON = "https://maps.google.com/mapfiles/kml/shapes/placemark_circle.png"
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _RAMP = ["b2ffff", "5cccfe", "3c8dfd", "203bf0", "2600bd"]  # YlOrRd as KML bbggrr
+#: Balloon template: Google Earth puts entities such as $[name] into the balloon's HTML as they
+#: are, unescaped; only $[description] is used, and it starts with the escaped name.
+_BALLOON = "$[description]"
 
 
 def xml_text(value: str) -> str:
@@ -158,7 +163,7 @@ def _styles(b: _Builder, doc: ET.Element) -> None:
         b.sub(icon, "scale", "1.1")
         b.sub(b.sub(icon, "Icon"), "href", _ICON)
         b.sub(b.sub(st, "LabelStyle"), "scale", "0.8")
-        b.sub(b.sub(st, "BalloonStyle"), "text", "<h3>$[name]</h3>$[description]")
+        b.sub(b.sub(st, "BalloonStyle"), "text", _BALLOON)
         del label
     for sid, color, width in (
         ("stretch", "31,120,180", "4"),
@@ -169,14 +174,14 @@ def _styles(b: _Builder, doc: ET.Element) -> None:
         ls = b.sub(st, "LineStyle")
         b.sub(ls, "color", _kml_color(color, 200 if sid == "county" else 255))
         b.sub(ls, "width", width)
-        b.sub(b.sub(st, "BalloonStyle"), "text", "<h3>$[name]</h3>$[description]")
+        b.sub(b.sub(st, "BalloonStyle"), "text", _BALLOON)
     for country, color in (("CN", "200,30,30"), ("KP", "30,80,170")):
         st = b.sub(doc, "Style", id=f"town-{country}")
         icon = b.sub(st, "IconStyle")
         b.sub(icon, "color", _kml_color(color))
         b.sub(icon, "scale", "0.7")
         b.sub(b.sub(icon, "Icon"), "href", _ICON)
-        b.sub(b.sub(st, "BalloonStyle"), "text", "<h3>$[name]</h3>$[description]")
+        b.sub(b.sub(st, "BalloonStyle"), "text", _BALLOON)
 
 
 def _extended(b: _Builder, parent: ET.Element, layer: Layer, props: Mapping[str, Any]) -> None:
@@ -249,7 +254,12 @@ def kml_bytes(
         pm = b.sub(folder, "Placemark", **attrib)
         name = site.key + (f" {p['name']}" if p.get("name") else "")
         b.sub(pm, "name", name)
-        b.sub(pm, "description", _description(site, sites, by_site.get(site.key, []), reports))
+        b.sub(
+            pm,
+            "description",
+            f"<h3>{html.escape(name)}</h3>"
+            + _description(site, sites, by_site.get(site.key, []), reports),
+        )
         if p.get("first_seen") or p.get("last_seen"):
             span = b.sub(pm, "TimeSpan")
             if p.get("first_seen"):
@@ -268,10 +278,13 @@ def kml_bytes(
         b.sub(folder, "name", layer.title)
         for feat in sorted(layer.features, key=lambda f: f.fid):
             pm = b.sub(folder, "Placemark")
+            label = feat.properties.get("name") or feat.properties.get("county") or feat.key
+            b.sub(pm, "name", label)
             b.sub(
-                pm, "name", feat.properties.get("name") or feat.properties.get("county") or feat.key
+                pm,
+                "description",
+                f"<h3>{html.escape(str(label))}</h3>" + _simple_description(layer, feat.properties),
             )
-            b.sub(pm, "description", _simple_description(layer, feat.properties))
             if lname == "towns":
                 country = feat.properties.get("country")
                 style = f"#town-{country}" if country in ("CN", "KP") else "#town-CN"

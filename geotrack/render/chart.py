@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -381,6 +382,9 @@ def trade_chart_spec(
     }
 
 
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def chart_svg(spec: Mapping[str, Any]) -> str:
     """Render *spec* to SVG text with ``vl-convert`` (no browser, no network).
 
@@ -391,7 +395,10 @@ def chart_svg(spec: Mapping[str, Any]) -> str:
     True
     """
     vlc = _vl_convert()
-    return vlc.vegalite_to_svg(dict(spec), vl_version=VEGALITE_VERSION, allowed_base_urls=[])
+    svg = vlc.vegalite_to_svg(dict(spec), vl_version=VEGALITE_VERSION, allowed_base_urls=[])
+    # Vega copies tooltip text (trade sources, notes) into aria-label attributes as it is:
+    # characters XML cannot hold would make the SVG unreadable, so they become U+FFFD.
+    return _XML_INVALID.sub("\ufffd", svg)
 
 
 def chart_png(spec: Mapping[str, Any], *, scale: float = 2.0) -> bytes:

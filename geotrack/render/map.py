@@ -762,7 +762,21 @@ def render_html(payload: Mapping[str, Any], *, online: bool | None = None) -> st
     (False, True)
     """
     import folium
-    from branca.element import Element
+    from branca.element import Element as _Element
+
+    class Element(_Element):
+        """Markup put into the page as it is: never rendered as a Jinja2 template.
+
+        ``branca.element.Element(text)`` compiles *text* as a template; the page data and
+        the title hold report text, and ``{{ ... }}`` in a note would run there.
+        """
+
+        def __init__(self, markup: str) -> None:
+            super().__init__()
+            self._markup = markup
+
+        def render(self, **kwargs: Any) -> str:
+            return self._markup
 
     meta = payload["meta"]
     online = bool(meta.get("online")) if online is None else online

@@ -1,0 +1,1 @@
+"""Hardening suite: concurrency, crashes, hostile text and files, paths, fuzzing (issue 7)."""
