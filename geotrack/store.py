@@ -24,9 +24,12 @@ __all__ = [
     "HistoryEntry",
     "LayerStore",
     "Transaction",
+    "append_line",
     "atomic_path",
     "atomic_write",
     "current_user",
+    "file_lock",
+    "utc_now",
 ]
 
 import contextlib
@@ -167,6 +170,77 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
     """
     with atomic_path(path) as tmp, tmp.open("wb") as fh:
         fh.write(data)
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, *, timeout: float, what: str) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on *path*: released by the kernel if this process dies.
+
+    Raises
+    ------
+    LockError
+        Another live process held it for *timeout* seconds (it is never broken).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with file_lock(pathlib.Path(tempfile.mkdtemp()) / ".x.lock", timeout=1, what="x"):
+    ...     pass
+    """
+    lock = filelock.FileLock(path, timeout=timeout)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise LockError(
+            f"{what}: another geotrack process has held the lock for {timeout:.0f} s; "
+            "wait for it to finish and try again"
+        ) from None
+    except OSError as exc:
+        raise StorageError(f"could not lock {path}: {exc.strerror}") from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def append_line(path: Path, line: bytes) -> int:
+    """Append one history line and fsync it; return the file's size before it.
+
+    A failed append is taken back (the file is truncated, or removed if this
+    append created it), so the history never holds a torn line it reported.
+
+    Raises
+    ------
+    StorageError
+        The append failed; nothing was changed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "h.jsonl"
+    >>> append_line(p, b"{}\\n"), append_line(p, b"{}\\n")
+    (0, 3)
+    """
+    created = not path.exists()
+    try:
+        with path.open("ab") as fh:
+            start = fh.tell()
+            try:
+                fh.write(line)
+                fh.flush()
+                os.fsync(fh.fileno())
+            except OSError:
+                fh.truncate(start)
+                raise
+    except OSError as exc:
+        if created:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise StorageError(
+            f"could not append to {path}: {exc.strerror}; nothing was changed. "
+            "Free disk space or fix permissions and try again."
+        ) from exc
+    return start
 
 
 @dataclass(frozen=True)
@@ -469,20 +543,8 @@ class LayerStore:
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the layer's exclusive lock (waits up to the lock timeout)."""
-        lock = filelock.FileLock(self.lock_path, timeout=self._lock_timeout)
-        try:
-            lock.acquire()
-        except filelock.Timeout:
-            raise LockError(
-                f"{self.path}: another geotrack process has held the lock for "
-                f"{self._lock_timeout:.0f} s; wait for it to finish and try again"
-            ) from None
-        except OSError as exc:
-            raise StorageError(f"could not lock {self.lock_path}: {exc.strerror}") from exc
-        try:
+        with file_lock(self.lock_path, timeout=self._lock_timeout, what=str(self.path)):
             yield
-        finally:
-            lock.release()
 
     @contextlib.contextmanager
     def transaction(self, *, op: str, reason: str | None = None, user: str | None = None):
@@ -632,22 +694,7 @@ class LayerStore:
                 f"the change cannot be stored: {exc} (a text such as --reason holds characters "
                 "that are not valid Unicode); re-type it as UTF-8. Nothing was changed."
             ) from None
-        try:
-            with self.history_path.open("ab") as fh:
-                start = fh.tell()
-                try:
-                    fh.write(line)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                except OSError:
-                    fh.truncate(start)
-                    raise
-                end = fh.tell()
-        except OSError as exc:
-            raise StorageError(
-                f"could not append to {self.history_path}: {exc.strerror}; nothing was changed. "
-                "Free disk space or fix permissions and try again."
-            ) from exc
+        end = append_line(self.history_path, line) + len(line)
         try:
             self._write_lines(tx.lines(), seq=entry.seq, history_bytes=end)
         except StorageError:

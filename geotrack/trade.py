@@ -83,27 +83,34 @@ import os
 import re
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from typing import Any
 
-import filelock
 import orjson
 
 from geotrack.errors import (
     DataError,
     ImportFileError,
-    LockError,
     NotFoundError,
     Problem,
     StorageError,
     UsageError,
     ValidationError,
 )
-from geotrack.store import Change, HistoryEntry, atomic_write, current_user
+from geotrack.escape import csv_cell
+from geotrack.store import (
+    Change,
+    HistoryEntry,
+    append_line,
+    atomic_write,
+    current_user,
+    file_lock,
+    utc_now,
+)
 
 # -- vocabularies ---------------------------------------------------------------
 
@@ -1124,22 +1131,8 @@ def trade_csv_text(rows: Iterable[TradeRow]) -> str:
     return buf.getvalue()
 
 
-@contextlib.contextmanager
-def _locked(ws: Path) -> Iterator[None]:
-    lock = filelock.FileLock(ws / LOCK_FILE, timeout=LOCK_TIMEOUT_S)
-    try:
-        lock.acquire()
-    except filelock.Timeout:
-        raise LockError(
-            f"{ws / LOCK_FILE}: another geotrack process has held the trade lock for "
-            f"{LOCK_TIMEOUT_S:.0f} s; wait for it to finish and try again"
-        ) from None
-    except OSError as exc:
-        raise StorageError(f"could not lock {ws / LOCK_FILE}: {exc.strerror}") from exc
-    try:
-        yield
-    finally:
-        lock.release()
+def _locked(ws: Path):
+    return file_lock(ws / LOCK_FILE, timeout=LOCK_TIMEOUT_S, what=f"{ws} (trade table)")
 
 
 def _append_history(
@@ -1155,34 +1148,14 @@ def _append_history(
                     seq = max(seq, int(orjson.loads(line)["seq"]) + 1)
     entry = HistoryEntry(
         seq=seq,
-        time=_utc_now(),
+        time=utc_now(),
         user=user or current_user(),
         op=op,
         reason=reason,
         layer=layer,
         changes=changes,
     )
-    line = orjson.dumps(entry.as_dict()) + b"\n"
-    created = not path.exists()
-    try:
-        with path.open("ab") as fh:
-            start = fh.tell()
-            try:
-                fh.write(line)
-                fh.flush()
-                os.fsync(fh.fileno())
-            except OSError:
-                fh.truncate(start)
-                raise
-    except OSError as exc:
-        if created:
-            with contextlib.suppress(OSError):
-                path.unlink()
-        raise StorageError(
-            f"could not append to {path}: {exc.strerror}; nothing was changed. "
-            "Free disk space or fix permissions and try again."
-        ) from exc
-    return start
+    return append_line(path, orjson.dumps(entry.as_dict()) + b"\n")
 
 
 def _commit(
@@ -2541,21 +2514,6 @@ def monthly_join(
     )
 
 
-#: Leading characters that make a spreadsheet cell a formula.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return value
-    text = str(value).replace("\x00", "\ufffd")
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
-
-
 def join_csv_text(join: MonthlyJoin) -> str:
     """The join as CSV text (CRLF, RFC 4180), one row per month.
 
@@ -2578,7 +2536,7 @@ def join_csv_text(join: MonthlyJoin) -> str:
     w = csv.writer(buf)
     w.writerow(header)
     for rec in records:
-        w.writerow([_csv_cell(rec.get(c)) for c in header])
+        w.writerow([csv_cell(rec.get(c)) for c in header])
     return buf.getvalue()
 
 
@@ -2813,10 +2771,6 @@ def _flow_phrase(flow: str) -> str:
     """The flow's label for use inside a sentence ("total trade", "China's exports...")."""
     text = FLOWS[flow]
     return text[0].lower() + text[1:] if text.startswith("Total") else text
-
-
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _dec_text(d: Decimal) -> str:
