@@ -12,6 +12,7 @@ layer shows one line per changed feature.
 from __future__ import annotations
 
 __all__ = [
+    "MAX_CONTAINERS",
     "MAX_NESTING",
     "dumps_collection",
     "dumps_feature",
@@ -29,6 +30,10 @@ from geotrack.errors import ImportFileError
 
 #: Deepest nesting a GeoJSON text may have (orjson itself stops at 1024).
 MAX_NESTING = 64
+#: Most JSON arrays and objects a text may hold: parsing costs ~150 bytes of memory each,
+#: so this bounds a hostile file (``[],[],...``) to about 1 GB; a real layer of 256 MiB
+#: holds well under it.
+MAX_CONTAINERS = 8_000_000
 _WGS84_NAMES = {
     "urn:ogc:def:crs:OGC:1.3:CRS84",
     "urn:ogc:def:crs:OGC::CRS84",
@@ -106,6 +111,12 @@ def parse_features(text: str | bytes, *, what: str = "input") -> list[dict[str, 
             raise ImportFileError(
                 f"{what} is not UTF-8 text ({exc.reason} at byte {exc.start}): GeoJSON must be UTF-8"
             ) from None
+    containers = text.count("[") + text.count("{")
+    if containers > MAX_CONTAINERS:
+        raise ImportFileError(
+            f"{what} holds {containers:,} JSON arrays and objects, more than the "
+            f"{MAX_CONTAINERS:,} geotrack parses at once: split it into smaller files"
+        )
     stripped = text.lstrip("\ufeff \t\r\n")
     docs: list[Any]
     if stripped.startswith(_RS):

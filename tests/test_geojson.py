@@ -213,3 +213,12 @@ def test_features_round_trip_through_every_wire_form(items, form):
     if not feats:
         data = dumps_collection(feats, name="t")  # an empty sequence is an empty file
     assert parse_features(data) == feats
+
+
+def test_too_many_containers_is_refused_before_parsing(monkeypatch):
+    from geotrack import geojson
+
+    monkeypatch.setattr(geojson, "MAX_CONTAINERS", 1000)
+    text = "[" + "[]," * 2000 + "[]]"
+    with pytest.raises(ImportFileError, match="JSON arrays and objects"):
+        geojson.parse_features(text, what="bomb.geojson")

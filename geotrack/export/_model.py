@@ -38,6 +38,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from geotrack.errors import DataError, UsageError
+from geotrack.escape import replace_nul
 from geotrack.schema import (
     CREDIBILITY,
     DATE_PRECISIONS,
@@ -260,17 +261,6 @@ def check_name(name: str, *, what: str = "name") -> str:
             "(no '/', '..', dots or spaces)"
         )
     return name
-
-
-def replace_nul(text: str) -> str:
-    """Replace NUL characters, which GDAL cuts text at, by U+FFFD.
-
-    Examples
-    --------
-    >>> replace_nul("a\\x00b")
-    'a\\ufffdb'
-    """
-    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def iso(value: Any) -> Any:
