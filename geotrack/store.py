@@ -29,6 +29,8 @@ __all__ = [
     "atomic_write",
     "current_user",
     "file_lock",
+    "remove_stray_temp_files",
+    "stray_temp_files",
     "utc_now",
 ]
 
@@ -170,6 +172,26 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
     """
     with atomic_path(path) as tmp, tmp.open("wb") as fh:
         fh.write(data)
+
+
+def stray_temp_files(path: Path) -> list[Path]:
+    """Temporary files that :func:`atomic_path` made for *path* and a killed writer left.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> stray_temp_files(pathlib.Path(tempfile.mkdtemp()) / "a.csv")
+    []
+    """
+    path = Path(path)
+    return sorted(path.parent.glob(f"{_TMP_PREFIX}{path.name}.*"))
+
+
+def remove_stray_temp_files(path: Path) -> None:
+    """Remove :func:`stray_temp_files` of *path*; call it only while holding *path*'s lock."""
+    for tmp in stray_temp_files(path):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 @contextlib.contextmanager
@@ -619,9 +641,7 @@ class LayerStore:
         """Under the lock: roll forward logged-but-unwritten entries, drop a torn tail."""
         meta, raw = self._load()
         applied = int(meta.get("history_bytes", 0))
-        for tmp in self.stray_temp_files():  # under the lock, so their writers are dead
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        remove_stray_temp_files(self.path)  # under the lock, so their writers are dead
         try:
             size = self.history_path.stat().st_size
         except FileNotFoundError:
@@ -726,4 +746,4 @@ class LayerStore:
 
     def stray_temp_files(self) -> list[Path]:
         """Temporary files left by killed writers (never read as layers)."""
-        return sorted(self.folder.glob(f"{_TMP_PREFIX}{self.path.name}.*"))
+        return stray_temp_files(self.path)

@@ -83,7 +83,7 @@ import os
 import re
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation, localcontext
@@ -109,6 +109,7 @@ from geotrack.store import (
     atomic_write,
     current_user,
     file_lock,
+    remove_stray_temp_files,
     utc_now,
 )
 
@@ -1131,8 +1132,12 @@ def trade_csv_text(rows: Iterable[TradeRow]) -> str:
     return buf.getvalue()
 
 
-def _locked(ws: Path):
-    return file_lock(ws / LOCK_FILE, timeout=LOCK_TIMEOUT_S, what=f"{ws} (trade table)")
+@contextlib.contextmanager
+def _locked(ws: Path) -> Iterator[None]:
+    with file_lock(ws / LOCK_FILE, timeout=LOCK_TIMEOUT_S, what=f"{ws} (trade table)"):
+        for name in (TRADE_FILE, EVENTS_FILE):  # left by killed writers: never read as data
+            remove_stray_temp_files(ws / name)
+        yield
 
 
 def _append_history(

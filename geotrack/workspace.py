@@ -26,7 +26,7 @@ from geotrack.geojson import loads
 from geotrack.linear import as_single_line
 from geotrack.reference import Stretch, Town, Window, check_name, check_window, parse_window
 from geotrack.schema import order_crossing
-from geotrack.store import LayerStore, atomic_write
+from geotrack.store import LayerStore, atomic_write, remove_stray_temp_files
 
 #: Used when neither ``--workspace`` nor ``GEOTRACK_WORKSPACE`` is given.
 DEFAULT_WORKSPACE = Path("layers")
@@ -309,6 +309,7 @@ class Workspace:
     def _update_windows(self, change) -> None:
         store = LayerStore(self.path, "windows")
         with store.lock():
+            remove_stray_temp_files(self.file("windows.json"))
             current = self._read_windows()
             change(current)
             atomic_write(

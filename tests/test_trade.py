@@ -829,3 +829,16 @@ def test_events_add_remove_with_history(wsdir):
 def test_month_range():
     assert month_range("2024-12", "2025-01") == ["2024-12", "2025-01"]
     assert month_range("2025-02", "2025-01") == []
+
+
+def test_temporary_files_of_killed_writers_are_removed_under_the_lock(tmp_path):
+    from geotrack import trade
+    from geotrack.store import stray_temp_files
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    stray = ws / ".tmp-trade.csv.abc123"
+    stray.write_bytes(b"half a table")
+    with trade._locked(ws):
+        pass
+    assert stray_temp_files(ws / "trade.csv") == []
