@@ -36,6 +36,9 @@ from geotrack.geojson import parse_features
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 #: The most elements one KML Placemark may hold (a real one has a few dozen).
 MAX_KML_PLACEMARK_ELEMENTS = 10_000
+#: The most elements a KML document may hold (parsing costs ~2 µs each: this bounds it to
+#: seconds; 100,000 real placemarks hold about 2 million).
+MAX_KML_ELEMENTS = 5_000_000
 _KML_NS = "{http://www.opengis.net/kml/2.2}"
 _LON_NAMES = ("lon", "longitude", "lng", "long", "x")
 _LAT_NAMES = ("lat", "latitude", "y")
@@ -361,12 +364,18 @@ def _from_kml(data: bytes, what: str) -> Candidates:
     found: list[tuple[int, dict[str, Any]]] = []
     stack: list[Any] = []
     open_pms: list[list[int]] = []  # [number, elements so far] of each open Placemark
-    n_pm = 0
+    n_pm = n_elements = 0
     try:
         events = SafeET.iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True)
         for event, el in events:
             is_pm = el.tag.endswith("Placemark") and _local(el.tag) == "Placemark"
             if event == "start":
+                n_elements += 1
+                if n_elements > MAX_KML_ELEMENTS:
+                    raise ImportFileError(
+                        f"{what} holds more than {MAX_KML_ELEMENTS:,} XML elements: split it into "
+                        "smaller files (nothing was imported)"
+                    )
                 stack.append(el)
                 if open_pms:
                     for pm in open_pms:

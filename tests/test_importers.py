@@ -371,3 +371,16 @@ def test_format_guessed_from_name_and_content(tmp_path):
     assert read(b"lon,lat\n127.27,41.52\n").format == "csv"
     with pytest.raises(ImportFileError, match="format='shp' is not supported"):
         read(b"", fmt="shp")
+
+
+def test_kml_with_too_many_elements_is_refused(monkeypatch):
+    from geotrack import importers
+
+    monkeypatch.setattr(importers, "MAX_KML_ELEMENTS", 50)
+    kml = (
+        b'<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        + b"<Folder/>" * 100
+        + b"</Document></kml>"
+    )
+    with pytest.raises(ImportFileError, match="XML elements"):
+        importers.read_candidates(io.BytesIO(kml), fmt="kml")
