@@ -33,14 +33,13 @@ from pathlib import Path
 import numba
 import numpy as np
 import shapely
+from _results import RESULTS, write_section
 from shapely.geometry import LineString, Point
 
 from geotrack import density as dens
 from geotrack.linear import LineIndex
 from geotrack.workspace import init_workspace
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "RESULTS.md"
 WINDOW = (0.0, 238.7)  # the reported five-county window, km
 
 
@@ -260,24 +259,6 @@ def markdown(line_rows, stat_rows, env: str) -> str:
             f"{fmt_s(r['clustering'])} |"
         )
     return "\n".join(out) + "\n"
-
-
-def write_section(name: str, text: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (between markers), keeping the others."""
-    start, end = f"<!-- {name}: start -->", f"<!-- {name}: end -->"
-    doc = (
-        RESULTS.read_text(encoding="utf-8")
-        if RESULTS.exists()
-        else (
-            "# Benchmark results\n\nWritten by the scripts in `benchmarks/`; rerun them to update.\n\n"
-        )
-    )
-    block = f"{start}\n{text}{end}\n"
-    if start in doc and end in doc:
-        doc = doc[: doc.index(start)] + block + doc[doc.index(end) + len(end) + 1 :]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + block
-    RESULTS.write_text(doc, encoding="utf-8")
 
 
 def environment() -> str:

@@ -31,14 +31,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _results import RESULTS, write_section
 
 from geotrack.crs import to_wire
 from geotrack.linear import LineIndex
 from geotrack.records import import_crossings
 from geotrack.workspace import init_workspace
-
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "RESULTS.md"
 
 PLAIN_SCRIPT = '''\
 """A plain script: read the layer with geopandas, locate with shapely, count 5 km bins."""
@@ -227,24 +225,6 @@ def main() -> int:
         write_section("bench_density_cli", text)
         print(f"updated {RESULTS}", file=sys.stderr)
     return 0 if ratio < 0.5 else 1
-
-
-def write_section(name: str, text: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (between markers), keeping the others."""
-    start, end = f"<!-- {name}: start -->", f"<!-- {name}: end -->"
-    doc = (
-        RESULTS.read_text(encoding="utf-8")
-        if RESULTS.exists()
-        else (
-            "# Benchmark results\n\nWritten by the scripts in `benchmarks/`; rerun them to update.\n\n"
-        )
-    )
-    block = f"{start}\n{text}{end}\n"
-    if start in doc and end in doc:
-        doc = doc[: doc.index(start)] + block + doc[doc.index(end) + len(end) + 1 :]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + block
-    RESULTS.write_text(doc, encoding="utf-8")
 
 
 if __name__ == "__main__":
