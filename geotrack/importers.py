@@ -11,7 +11,7 @@ validates them all before anything is written.
 
 from __future__ import annotations
 
-__all__ = ["MAX_INPUT_BYTES", "Candidates", "read_candidates"]
+__all__ = ["MAX_INPUT_BYTES", "Candidates", "read_candidates", "read_table"]
 
 import codecs
 import csv
@@ -113,6 +113,22 @@ def read_candidates(
     >>> c.records, c.rows
     ([{'lon': '127.5', 'lat': '41.5', 'kind': 'ford'}], ['row 2'])
     """
+    data, name = _read_source(source, limit)
+    what = name or "input"
+    fmt = (fmt or _guess_format(name, data)).lower()
+    if fmt in ("geojson", "json", "geojsonseq"):
+        return _from_geojson(data, what)
+    if fmt == "csv":
+        return _from_csv(data, what, encoding)
+    if fmt == "kml":
+        return _from_kml(data, what)
+    if fmt == "kmz":
+        return _from_kml(_unzip_kml(data, what, limit), what)
+    raise ImportFileError(f"format={fmt!r} is not supported: use geojson, csv, kml or kmz")
+
+
+def _read_source(source: str | Path | BinaryIO, limit: int) -> tuple[bytes, str | None]:
+    """The bytes of a path or stream (at most *limit*) and its name for messages."""
     name = getattr(source, "name", None) if not isinstance(source, (str, Path)) else str(source)
     what = name or "input"
     if isinstance(source, (str, Path)):
@@ -140,16 +156,7 @@ def read_candidates(
                 "smaller files (nothing was imported)"
             )
         data = _read_limited(source, limit, what)
-    fmt = (fmt or _guess_format(name, data)).lower()
-    if fmt in ("geojson", "json", "geojsonseq"):
-        return _from_geojson(data, what)
-    if fmt == "csv":
-        return _from_csv(data, what, encoding)
-    if fmt == "kml":
-        return _from_kml(data, what)
-    if fmt == "kmz":
-        return _from_kml(_unzip_kml(data, what, limit), what)
-    raise ImportFileError(f"format={fmt!r} is not supported: use geojson, csv, kml or kmz")
+    return data, name
 
 
 def _guess_format(name: str | None, data: bytes) -> str:
@@ -248,6 +255,13 @@ def _decode_text(data: bytes, what: str, encoding: str | None) -> str:
         ) from None
 
 
+def _csv_text(data: bytes, what: str, encoding: str | None) -> str:
+    text = _decode_text(data, what, encoding)
+    if "\x00" in text:
+        raise ImportFileError(f"{what} holds NUL bytes: it is not a text CSV (wrong --encoding?)")
+    return text
+
+
 def _delimiter(text: str) -> str:
     """The separator that splits the header into lon and lat columns (``,`` ``;`` or tab).
 
@@ -271,9 +285,7 @@ def _delimiter(text: str) -> str:
 
 
 def _from_csv(data: bytes, what: str, encoding: str | None) -> Candidates:
-    text = _decode_text(data, what, encoding)
-    if "\x00" in text:
-        raise ImportFileError(f"{what} holds NUL bytes: it is not a text CSV (wrong --encoding?)")
+    text = _csv_text(data, what, encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         header = next(reader)
@@ -288,6 +300,11 @@ def _from_csv(data: bytes, what: str, encoding: str | None) -> Candidates:
         raise ImportFileError(
             f"{what}: header={header!r}: a CSV needs lon and lat columns (or longitude/latitude)"
         )
+    return _csv_rows(reader, cols, what, rename={lon_col: "lon", lat_col: "lat"})
+
+
+def _csv_rows(reader: Any, cols: list[str], what: str, *, rename: dict[str, str]) -> Candidates:
+    """Records from the data rows of a CSV *reader* whose header gave *cols*."""
     records, rows = [], []
     try:
         for line_no, values in enumerate(reader, 2):
@@ -300,7 +317,7 @@ def _from_csv(data: bytes, what: str, encoding: str | None) -> Candidates:
                 )
             rec: dict[str, Any] = {}
             for col, value in zip(cols, values, strict=True):
-                key = "lon" if col == lon_col else "lat" if col == lat_col else col
+                key = rename.get(col, col)
                 if value != "":
                     rec[key] = value
             records.append(rec)
@@ -308,6 +325,39 @@ def _from_csv(data: bytes, what: str, encoding: str | None) -> Candidates:
     except csv.Error as exc:
         raise ImportFileError(f"{what}: line {reader.line_num}: {exc}") from None
     return Candidates(records, rows, "csv")
+
+
+def read_table(
+    source: str | Path | BinaryIO, *, encoding: str | None = None, limit: int = MAX_INPUT_BYTES
+) -> Candidates:
+    """Rows of a CSV that is not a crossings file (claims): column name -> cell text.
+
+    Column names are stripped and lower-cased; empty cells are left out.  The
+    same limits, encodings and separators as :func:`read_candidates`.
+
+    Raises
+    ------
+    ImportFileError
+        The file cannot be read, is too large, empty or malformed.
+
+    Examples
+    --------
+    >>> read_table(io.BytesIO(b"claim_id,count\\nC1,32\\n")).records
+    [{'claim_id': 'C1', 'count': '32'}]
+    """
+    data, name = _read_source(source, limit)
+    what = name or "input"
+    text = _csv_text(data, what, encoding)
+    header = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
+    delimiter = max((",", ";", "\t"), key=header.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        cols = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise ImportFileError(f"{what} is empty: a CSV needs a header row") from None
+    except csv.Error as exc:
+        raise ImportFileError(f"{what}: line {reader.line_num}: {exc}") from None
+    return _csv_rows(reader, cols, what, rename={})
 
 
 def _unzip_kml(data: bytes, what: str, limit: int) -> bytes:

@@ -14,6 +14,7 @@ __all__ = [
     "add_report",
     "build_features",
     "edit_crossing",
+    "history_problems",
     "import_crossings",
     "retire_crossing",
     "undo",
@@ -40,7 +41,7 @@ from geotrack.schema import (
     normalize_report,
     normalize_site,
 )
-from geotrack.store import HistoryEntry, utc_now
+from geotrack.store import HistoryEntry, LayerStore, utc_now
 from geotrack.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -493,18 +494,33 @@ def validate_workspace(ws: Workspace) -> list[Problem]:
             normalize_report(r, row=f"{row} {r.get('report_id')}", problems=problems)
         if not props.get("reports"):
             problems.append(Problem("reports", None, "a crossing needs at least one report", row))
-    replayed = ws.crossings.replay()
-    current = {f["id"]: f for f in feats}
-    if replayed != current and (replayed or ws.crossings.history_path.exists()):
-        diff = sorted(set(replayed) ^ set(current)) or sorted(
-            k for k in current if replayed.get(k) != current[k]
-        )
-        problems.append(
-            Problem(
-                "history.jsonl",
-                ", ".join(diff[:5]),
-                "the layer differs from the replay of its history for these ids: "
-                "the layer was edited outside geotrack; record the edit with geotrack commands",
-            )
-        )
+    problems.extend(history_problems(ws.crossings, feats))
     return problems
+
+
+def history_problems(store: LayerStore, feats: list[dict[str, Any]]) -> list[Problem]:
+    """A problem when the layer *feats* differs from the replay of *store*'s history.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from geotrack.workspace import init_workspace
+    >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w")
+    >>> history_problems(ws.crossings, ws.crossings.read())
+    []
+    """
+    replayed = store.replay()
+    current = {f["id"]: f for f in feats}
+    if replayed == current or not (replayed or store.history_path.exists()):
+        return []
+    diff = sorted(set(replayed) ^ set(current)) or sorted(
+        k for k in current if replayed.get(k) != current[k]
+    )
+    return [
+        Problem(
+            store.history_path.name,
+            ", ".join(diff[:5]),
+            f"the {store.name} layer differs from the replay of its history for these ids: "
+            "the layer was edited outside geotrack; record the edit with geotrack commands",
+        )
+    ]

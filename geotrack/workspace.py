@@ -20,6 +20,7 @@ import orjson
 import shapely
 from shapely.geometry import shape
 
+from geotrack.claim_schema import order_claim
 from geotrack.crs import to_measure
 from geotrack.errors import DataError, NotFoundError, StorageError, WindowError
 from geotrack.geojson import loads
@@ -173,6 +174,25 @@ class Workspace:
     def crossings(self) -> LayerStore:
         """The crossings layer store (``crossings.geojson`` + ``history.jsonl``)."""
         return LayerStore(self.path, "crossings", history="history.jsonl", order=order_crossing)
+
+    @cached_property
+    def claims(self) -> LayerStore:
+        """The claims layer store (``claims.geojson`` + ``claims-history.jsonl``)."""
+        return LayerStore(self.path, "claims", history="claims-history.jsonl", order=order_claim)
+
+    def read_claims(self, *, include_retired: bool = False) -> list[dict[str, Any]]:
+        """Claim features (LineStrings), sorted by id; retired ones only when asked.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w").read_claims()
+        []
+        """
+        feats = self.claims.read()
+        if include_retired:
+            return feats
+        return [f for f in feats if not f["properties"].get("retired")]
 
     def read_crossings(self, *, include_retired: bool = False) -> list[dict[str, Any]]:
         """Crossing features, sorted by id; retired ones only when asked.

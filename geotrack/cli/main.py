@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "windows": "geotrack.cli.workspace:windows_cmd",
     "validate": "geotrack.cli.workspace:validate_cmd",
     "crossings": "geotrack.cli.crossings:crossings",
+    "claims": "geotrack.cli.claims:claims",
     "map": "geotrack.cli.map:map_cmd",
     "demo": "geotrack.cli.map:demo_cmd",
     "trade": "geotrack.cli.trade:trade",

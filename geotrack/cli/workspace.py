@@ -180,10 +180,11 @@ def validate_cmd(ctx: click.Context, workspace: str | None, as_json: bool) -> No
     Example:
         geotrack validate && echo healthy
     """
+    from geotrack.claims.records import validate_claims
     from geotrack.records import validate_workspace
 
     ws = open_workspace(workspace)
-    problems = validate_workspace(ws)
+    problems = validate_workspace(ws) + validate_claims(ws)
     n = len(ws.read_crossings(include_retired=True))
     if as_json:
         emit_json(
