@@ -36,6 +36,7 @@ import numpy as np
 
 from geotrack import density as dens
 from geotrack.crs import MEASURE_CRS, to_measure
+from geotrack.density.kernel import _check_bandwidth
 from geotrack.errors import Problem, ValidationError
 from geotrack.linear import LineIndex, Located
 from geotrack.schema import CREDIBILITY, PRECISIONS, RELIABILITY, VERIFICATIONS
@@ -326,7 +327,7 @@ def _choose_bandwidth(
     """The bandwidth, the rule that chose it, and a note (fallbacks, clamps)."""
     length = window[1] - window[0]
     if opts.bandwidth_km is not None:
-        return dens._check_bandwidth(opts.bandwidth_km, window), "given", None
+        return _check_bandwidth(opts.bandwidth_km, window), "given", None
     distinct = np.unique(c[w > 0]).size
     fallback = min(opts.bin_km, length)
     if opts.bandwidth_rule == "cv":
