@@ -28,6 +28,7 @@ __all__ = [
     "RELAY_FIELDS",
     "UNITS",
     "claim_label",
+    "count_phrase",
     "derive_claim",
     "is_claim_id",
     "normalize_area",
@@ -576,6 +577,18 @@ def derive_claim(relays: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "last_published": max(dates, key=lambda d: parse_date(d, end=True)[0]) if dates else None,
         "conflicts": relay_conflicts(relays),
     }
+
+
+def count_phrase(props: Mapping[str, Any]) -> str:
+    """The count in words with its qualifier: 'at least 32', 'more than 24', '43'.
+
+    Examples
+    --------
+    >>> count_phrase({"count": 32, "count_qualifier": "at_least"})
+    'at least 32'
+    """
+    words = {"exact": "", "at_least": "at least ", "more_than": "more than ", "about": "about "}
+    return f"{words.get(props.get('count_qualifier') or '', '')}{props.get('count')}"
 
 
 def claim_label(props: Mapping[str, Any]) -> str:

@@ -137,6 +137,11 @@ def _place(ws: Workspace, spec: str, row: str | None, problems: list[Problem]) -
     return out
 
 
+def _bare(spec: str) -> str:
+    what, sep, name = spec.partition(":")
+    return name if sep and what in ("town", "county") else spec
+
+
 def _span(a: Reading, b: Reading, *, as_resolved: bool) -> Reading:
     lo, hi = min(a.from_km, b.from_km), max(a.to_km, b.to_km)
     return Reading(f"{a.label} to {b.label}", lo, hi, as_resolved)
@@ -145,8 +150,10 @@ def _span(a: Reading, b: Reading, *, as_resolved: bool) -> Reading:
 def readings(ws: Workspace, area: Mapping[str, Any], *, row: str | None = None) -> list[Reading]:
     """Every reading of *area*; the one the claim is resolved to first.
 
-    For ``between`` the readings are each combination of each place read as
-    a town and as a county's whole riverfront; the others have one reading.
+    For ``between`` the readings are the one resolved (``town:``/``county:``
+    as given, else a town where a town matches) and then every other
+    combination of each name read as a town and as a county's whole
+    riverfront; the other kinds have one reading.
 
     Raises
     ------
@@ -198,10 +205,15 @@ def readings(ws: Workspace, area: Mapping[str, Any], *, row: str | None = None) 
     elif kind == "between":
         a, b = area.get("between") or ["", ""]
         ra, rb = _place(ws, a, row, problems), _place(ws, b, row, problems)
-        for i, x in enumerate(ra):
-            for j, y in enumerate(rb):
-                out.append(_span(x, y, as_resolved=i == 0 and j == 0))
-        out.sort(key=lambda r: not r.as_resolved)
+        if ra and rb:
+            chosen = _span(ra[0], rb[0], as_resolved=True)
+            out.append(chosen)
+            # every other reading of the two names, whatever town:/county: chose
+            for x in _place(ws, _bare(a), row, []):
+                for y in _place(ws, _bare(b), row, []):
+                    r = _span(x, y, as_resolved=False)
+                    if (r.from_km, r.to_km) not in {(o.from_km, o.to_km) for o in out}:
+                        out.append(r)
     elif kind in ("chainage", "beyond"):
         lo = area.get("from_km")
         hi = area.get("to_km")

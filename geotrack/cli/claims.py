@@ -457,3 +457,121 @@ def undo_cmd(workspace):
 
     entry = undo_claims(open_workspace(workspace))
     click.echo(f"undid operation {entry.undoes}: {terminal_safe(entry.reason)}", err=True)
+
+
+_MEASURE_NAMES = {"river_km": "river", "straight_km": "straight", "max_extent_km": "max extent"}
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:+.0f}%".replace("-", "−")
+
+
+def _check_lines(doc: dict[str, Any]) -> list[str]:
+    t = terminal_safe
+    out: list[str] = []
+    for c in doc["claims"]:
+        out.append(f"{c['claim']}  {t(c['label'])}")
+        if c.get("area_as_printed"):
+            out.append(f"  area as printed: {t(c['area_as_printed'])}")
+        for m in sorted(c["readings"], key=lambda m: m.get("fit_rank", 0)):
+            tag = "as resolved" if m["as_resolved"] else "alternative reading"
+            rank = (
+                f"fit rank {m['fit_rank']}, " if "fit_rank" in m and len(c["readings"]) > 1 else ""
+            )
+            out.append(f"  {rank}{tag}: {t(m['reading'])}")
+            out.append(
+                f"    window km {m['from_km']:.1f}–{m['to_km']:.1f}: river {m['river_km']:.1f} km, "
+                f"straight {m['straight_km']:.1f} km, max extent {m['max_extent_km']:.1f} km"
+            )
+            for s in m["stated"]:
+                unit = f"{s['stated_length']:g} {s['stated_unit']}"
+                if s["stated_unit"] != "km":
+                    unit += f" = {s['stated_km']:.1f} km"
+                diffs = "; ".join(
+                    f"{_MEASURE_NAMES[k]} {m[k]:.1f} km ({_pct(v)})"
+                    for k, v in sorted(
+                        s["difference_pct"].items(), key=lambda kv: abs(kv[1] or 1e9)
+                    )
+                )
+                out.append(
+                    f"    stated {t(s['as_printed'] or unit)} [{unit}] by {', '.join(map(t, s['printed_by']))}: "
+                    f"{diffs}; closest: {_MEASURE_NAMES.get(s['closest'], '-')}"
+                )
+        silent = next(
+            (s["no_length_printed"] for s in c["stated"] if "no_length_printed" in s), None
+        )
+        if silent:
+            out.append(f"    no length printed by {', '.join(map(t, silent))}")
+        b = c.get("beyond_stretch")
+        if b:
+            out.append(f"  beyond the stretch: {t(b['statement'])}")
+        s = c["sites"]
+        out.append(
+            f"  sites: {s['statement']} inside km {s['window_km'][0]:.1f}–{s['window_km'][1]:.1f} "
+            f"({len(s['point_located'])} point-located, {len(s['spread_wholly_inside'])} spread wholly "
+            f"inside, {len(s['spread_partly_inside'])} spread partly inside; "
+            f"{len(s['excluded_far_from_line'])} excluded, farther than "
+            f"{doc['method']['max_offset_km']:g} km from the line)"
+        )
+        d = c["density"]
+        out.append(
+            f"  claimed count over the window: {d['count']} / {d['river_km']:.1f} river km = "
+            f"{d['per_river_km']:.3f} per km; {d['count']} / {d['straight_km']:.1f} straight km = "
+            f"{d['per_straight_km']:.3f} per km"
+            + (f" ({t(d['note'])})" if d.get("note") else "")
+        )
+        for o in c["overlaps"]:
+            od = o["other"]
+            out.append(
+                f"  overlaps {o['claim']} ({t(o['label'])}) over km {o['overlap_km'][0]:.1f}–"
+                f"{o['overlap_km'][1]:.1f}: {o['claim']} claims {od['per_river_km']:.3f} per river km, "
+                f"{od['per_straight_km']:.3f} per straight km over its window"
+            )
+        for k in c["conflicts"]:
+            values = "; ".join(
+                f"{t(v['value'])} ({', '.join(map(t, v['relays']))})" for v in k["values"]
+            )
+            out.append(f"  relays differ on {k['field']}: {values}")
+        out.append("")
+    m = doc["method"]
+    out.append(
+        f"Measured in {m['crs']} on {m['line']} ({doc['stretch_length_km']:.1f} km). river = "
+        f"{m['river_km']}; straight = {m['straight_km']}; max extent = {m['max_extent_km']}. "
+        f"Difference = {m['difference']}. {doc['sites_in_workspace']} site(s) in the workspace."
+    )
+    return out
+
+
+@claims.command("check")
+@workspace_option
+@click.argument("cid", metavar="[CLAIM]", required=False)
+@click.option(
+    "--max-offset-km",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="Sites farther than this from the line are listed as excluded.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the measures as JSON.")
+def check_cmd(workspace, cid, max_offset_km, as_json):
+    """Measure each claim's window on the river and set its stated lengths and count beside it.
+
+    For each reading of the area: the window's length along the river, the
+    straight line between its ends and its maximum extent (EPSG:32652), each
+    stated length (the claim's and every relay's) with its difference from
+    each measure and the closest one; readings ranked by fit; the part
+    beyond the stretch; the sites located inside; overlapping claims as
+    counts per river km and per straight km.  States what was measured.
+
+    \b
+    Example:
+        geotrack claims check C1
+        geotrack claims check --json | jq '.claims[].readings[0].stated'
+    """
+    from geotrack.claims.check import check_claims
+
+    doc = check_claims(open_workspace(workspace), cid, max_offset_km=max_offset_km)
+    if as_json:
+        emit_json(doc)
+        return
+    click.echo("\n".join(_check_lines(doc)))
