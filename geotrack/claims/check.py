@@ -142,7 +142,9 @@ def _sites(
 ) -> dict[str, Any]:
     points = [i for i, a, b in intervals if a == b and lo <= a <= hi]
     whole = [i for i, a, b in intervals if a < b and lo <= a and b <= hi]
-    partly = [i for i, a, b in intervals if a < b and a < hi and b > lo and not (lo <= a and b <= hi)]
+    partly = [
+        i for i, a, b in intervals if a < b and a < hi and b > lo and not (lo <= a and b <= hi)
+    ]
     inside = len(points) + len(whole)
     return {
         "window_km": [lo, hi],
@@ -167,7 +169,9 @@ def _density(count: int, m: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _outside(props: Mapping[str, Any], m: Mapping[str, Any], length_km: float) -> dict[str, Any] | None:
+def _outside(
+    props: Mapping[str, Any], m: Mapping[str, Any], length_km: float
+) -> dict[str, Any] | None:
     area = props["area"]
     if area["kind"] != "beyond":
         return None

@@ -517,8 +517,7 @@ def _check_lines(doc: dict[str, Any]) -> list[str]:
         out.append(
             f"  claimed count over the window: {d['count']} / {d['river_km']:.1f} river km = "
             f"{d['per_river_km']:.3f} per km; {d['count']} / {d['straight_km']:.1f} straight km = "
-            f"{d['per_straight_km']:.3f} per km"
-            + (f" ({t(d['note'])})" if d.get("note") else "")
+            f"{d['per_straight_km']:.3f} per km" + (f" ({t(d['note'])})" if d.get("note") else "")
         )
         for o in c["overlaps"]:
             od = o["other"]
