@@ -20,6 +20,8 @@ Rules stated in every result:
 from __future__ import annotations
 
 __all__ = [
+    "MAX_SIMULATIONS",
+    "MIN_BIN_KM",
     "PRECISION_WEIGHTS",
     "DensityOptions",
     "DensityResult",
@@ -55,6 +57,10 @@ PRECISION_WEIGHTS: dict[str, float] = {
     "county": 0.25,
 }
 BANDWIDTH_RULES = ("silverman", "cv")
+#: Shortest bin: at most about 30,000 bins over the whole 306 km line.
+MIN_BIN_KM = 0.01
+#: Most Monte Carlo simulations (99,999 take about a minute on the bundled stretch).
+MAX_SIMULATIONS = 99_999
 #: Smallest bandwidth a rule may give, as a fraction of the window length.
 _MIN_BANDWIDTH_FRACTION = 1 / 2000
 #: Most sigma, in cells, of the default 2-D raster (coarser cells above).
@@ -139,6 +145,14 @@ class DensityOptions:
         p: list[Problem] = []
         if self.bandwidth_rule not in BANDWIDTH_RULES:
             p.append(Problem("bandwidth_rule", self.bandwidth_rule, "use one of silverman, cv"))
+        if not _positive(self.bin_km) or self.bin_km < MIN_BIN_KM:
+            p.append(
+                Problem(
+                    "bin_km",
+                    self.bin_km,
+                    f"give a bin length of at least {MIN_BIN_KM:g} km (10 m), e.g. 5",
+                )
+            )
         if not _positive(self.max_offset_km):
             p.append(Problem("max_offset_km", self.max_offset_km, "give a distance > 0 km, e.g. 2"))
         if self.min_precision is not None and self.min_precision not in PRECISIONS:
@@ -156,8 +170,12 @@ class DensityOptions:
             p.append(
                 Problem("min_credibility", self.min_credibility, "use a grade from 1 (best) to 6")
             )
-        if not isinstance(self.simulations, int) or not 1 <= self.simulations <= 1_000_000:
-            p.append(Problem("simulations", self.simulations, "give an integer in [1, 1000000]"))
+        if not isinstance(self.simulations, int) or not 1 <= self.simulations <= MAX_SIMULATIONS:
+            p.append(
+                Problem(
+                    "simulations", self.simulations, f"give an integer in [1, {MAX_SIMULATIONS}]"
+                )
+            )
         if self.seed is not None and (not isinstance(self.seed, int) or self.seed < 0):
             p.append(Problem("seed", self.seed, "give a non-negative integer"))
         if not (isinstance(self.alpha, int | float) and 0 < self.alpha < 1):

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from geotrack.crs import to_wire
-from geotrack.errors import StorageError
+from geotrack.errors import OutputExistsError, StorageError
 from geotrack.workspace import Workspace, init_workspace
 
 #: Prefix of every invented report's source name.
@@ -197,7 +197,7 @@ def create_demo(
     folder = Path(path)
     if folder.exists() and any(folder.iterdir()):
         if not overwrite:
-            raise StorageError(
+            raise OutputExistsError(
                 f"demo={str(folder)!r} exists and is not empty: pass --overwrite to replace "
                 "the demo there, or choose a new folder (nothing was changed)"
             )

@@ -14,6 +14,7 @@ __all__ = [
     "ImportFileError",
     "LockError",
     "NotFoundError",
+    "OutputExistsError",
     "Problem",
     "StorageError",
     "UsageError",
@@ -116,3 +117,16 @@ class LockError(StorageError):
 
 class UsageError(GeotrackError):
     """The call itself is wrong (bad option combination); the CLI exits 2."""
+
+
+class OutputExistsError(UsageError, StorageError):
+    """An output (file, folder, workspace) exists and the call did not allow replacing it.
+
+    A usage error (the CLI exits 2: pass ``--overwrite`` or choose another path)
+    that is also a :class:`StorageError` for callers of the library.
+
+    Examples
+    --------
+    >>> isinstance(OutputExistsError("out.html exists"), UsageError | StorageError)
+    True
+    """

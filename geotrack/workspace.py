@@ -22,7 +22,7 @@ from shapely.geometry import shape
 
 from geotrack.claim_schema import order_claim
 from geotrack.crs import to_measure
-from geotrack.errors import DataError, NotFoundError, StorageError, WindowError
+from geotrack.errors import DataError, NotFoundError, OutputExistsError, StorageError, WindowError
 from geotrack.geojson import loads
 from geotrack.linear import as_single_line
 from geotrack.reference import Stretch, Town, Window, check_name, check_window, parse_window
@@ -87,7 +87,7 @@ def init_workspace(path: str | os.PathLike[str], *, exist_ok: bool = False) -> W
     if folder.exists() and any(folder.iterdir()):
         if exist_ok and (folder / "stretch.geojson").exists():
             return Workspace.open(folder)
-        raise StorageError(
+        raise OutputExistsError(
             f"workspace={str(folder)!r} exists and is not empty: choose a new folder "
             "(nothing was changed)"
         )

@@ -29,7 +29,7 @@ def test_init(tmp_path):
     assert "created workspace" in res.stderr
     assert run("validate", "-w", str(tmp_path / "ws")).exit_code == 0
     res = run("init", str(tmp_path / "ws"))
-    assert res.exit_code == 1 and "exists and is not empty: choose a new folder" in res.stderr
+    assert res.exit_code == 2 and "exists and is not empty: choose a new folder" in res.stderr
 
 
 def test_stretch_shows_measured_and_reported_lengths(ws):

@@ -8,10 +8,19 @@ from typing import Any
 import click
 import orjson
 
-from geotrack.escape import terminal_safe
+from geotrack.escape import json_safe, terminal_safe
 from geotrack.workspace import Workspace
 
-__all__ = ["echo_table", "emit_json", "open_workspace", "terminal_safe", "workspace_option"]
+__all__ = [
+    "echo_table",
+    "emit_json",
+    "emit_json_lines",
+    "json_bytes",
+    "open_workspace",
+    "terminal_safe",
+    "workspace_option",
+    "workspace_path",
+]
 
 
 def workspace_option(f):
@@ -26,15 +35,47 @@ def workspace_option(f):
     )(f)
 
 
+def workspace_path(path: str | None) -> str | None:
+    """The command's ``--workspace``, else the one given before the command (``geotrack -w``)."""
+    if path is not None:
+        return path
+    ctx = click.get_current_context(silent=True)
+    return None if ctx is None else ctx.find_root().params.get("workspace")
+
+
 def open_workspace(path: str | None) -> Workspace:
     """Open the workspace named by ``--workspace`` (errors reach the group handler)."""
-    return Workspace.open(path)
+    return Workspace.open(workspace_path(path))
+
+
+def json_bytes(obj: Any, *, indent: bool = True) -> bytes:
+    """*obj* as UTF-8 JSON with C1, bidi and invisible characters escaped as ``\\u`` sequences.
+
+    Examples
+    --------
+    >>> json_bytes({"a": "x\\u202e"}, indent=False)
+    b'{"a":"x\\\\u202e"}'
+    """
+    option = orjson.OPT_NON_STR_KEYS | (orjson.OPT_INDENT_2 if indent else 0)
+    try:
+        text = orjson.dumps(obj, option=option).decode("utf-8")
+    except TypeError:  # a lone surrogate (an undecodable file name): JSON can still carry it
+        import json
+
+        text = json.dumps(obj, indent=2 if indent else None, ensure_ascii=True, default=str)
+    return json_safe(text).encode("utf-8")
 
 
 def emit_json(obj: Any) -> None:
-    """Write one JSON document to stdout (UTF-8; control characters escaped by JSON)."""
-    sys.stdout.buffer.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
-    sys.stdout.buffer.write(b"\n")
+    """Write one JSON document to stdout (UTF-8; control and invisible characters escaped)."""
+    sys.stdout.buffer.write(json_bytes(obj) + b"\n")
+    sys.stdout.flush()
+
+
+def emit_json_lines(objs: Any) -> None:
+    """Write one compact JSON document per line to stdout (JSON lines)."""
+    for obj in objs:
+        sys.stdout.buffer.write(json_bytes(obj, indent=False) + b"\n")
     sys.stdout.flush()
 
 

@@ -14,6 +14,7 @@ from geotrack.cli._common import (
     terminal_safe,
     workspace_option,
 )
+from geotrack.errors import UsageError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +178,10 @@ def density_cmd(
         raster_cell_m=raster_cell_m,
         raster_bandwidth_m=raster_bandwidth_m,
     )
+    try:  # every option checked before the layer is read
+        opts.check()
+    except ValidationError as exc:
+        raise UsageError(str(exc)) from exc
     ws = open_workspace(workspace)
     if out_dir is not None and not overwrite:
         # refuse before computing anything
@@ -186,8 +191,6 @@ def density_cmd(
 
         present = [n for n in OUTPUT_FILES if (Path(out_dir) / n).exists()]
         if present:
-            from geotrack.errors import UsageError
-
             raise UsageError(
                 f"output folder={out_dir!r} already holds {', '.join(present)}: pass "
                 "--overwrite to replace them, or choose another folder (nothing was written)"
@@ -199,7 +202,7 @@ def density_cmd(
         from geotrack.export.density_layers import write_density_outputs
 
         paths = write_density_outputs(result, out_dir, overwrite=overwrite, raster=not no_raster)
-        click.echo(f"wrote {len(paths)} files to {out_dir}", err=True)
+        click.echo(f"wrote {len(paths)} files to {terminal_safe(out_dir)}", err=True)
     if as_json:
         emit_json(summary)
     else:

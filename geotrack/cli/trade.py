@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from geotrack.cli._common import emit_json, open_workspace, terminal_safe, workspace_option
-from geotrack.errors import StorageError, UsageError
+from geotrack.errors import OutputExistsError, UsageError
 from geotrack.store import atomic_write
 from geotrack.trade import (
     CURRENCIES,
@@ -477,7 +477,7 @@ def join_cmd(
         click.get_binary_stream("stdout").write(data)
     else:
         if output.exists() and not overwrite:
-            raise StorageError(
+            raise OutputExistsError(
                 f"{output} exists; pass --overwrite to replace it (nothing was written)"
             )
         atomic_write(output, data)
@@ -572,7 +572,7 @@ def chart_cmd(
         import orjson
 
         if output.exists() and not overwrite:
-            raise StorageError(
+            raise OutputExistsError(
                 f"{output} exists; pass --overwrite to replace it (nothing was written)"
             )
         atomic_write(output, orjson.dumps(spec, option=orjson.OPT_INDENT_2) + b"\n")

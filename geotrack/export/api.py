@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from geotrack.errors import DataError, GeotrackError, StorageError, UsageError
+from geotrack.errors import DataError, GeotrackError, OutputExistsError, StorageError, UsageError
 from geotrack.export._model import (
     PUBLIC_DROPPED,
     Layer,
@@ -448,7 +448,7 @@ def export_workspace(
             _remove_stale_temp(out_dir)  # first: it may put back an output a killed export moved
         existing = [n for n in names if os.path.lexists(out_dir / n)]
         if existing and not overwrite:
-            raise StorageError(
+            raise OutputExistsError(
                 f"{', '.join(str(out_dir / n) for n in existing)} exist(s) already: pass "
                 "--overwrite to replace, or choose another folder with -o (nothing was written)"
             )

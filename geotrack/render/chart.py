@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from geotrack.errors import StorageError, UsageError
+from geotrack.errors import OutputExistsError, StorageError, UsageError
 from geotrack.store import atomic_write
 from geotrack.trade import (
     CURRENCIES,
@@ -445,7 +445,9 @@ def save_chart(
     if suffix not in (".svg", ".png"):
         raise UsageError(f"-o {path}: the chart is saved as .svg or .png; change the suffix")
     if path.exists() and not overwrite:
-        raise StorageError(f"{path} exists; pass --overwrite to replace it (nothing was written)")
+        raise OutputExistsError(
+            f"{path} exists; pass --overwrite to replace it (nothing was written)"
+        )
     data = chart_svg(spec).encode("utf-8") if suffix == ".svg" else chart_png(spec, scale=scale)
     atomic_write(path, data)
     return path
