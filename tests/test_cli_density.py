@@ -167,20 +167,31 @@ def test_options_are_stated_in_the_json(ws_with_crossings):
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "code"),
     [
-        (["--window", "50:20"], "reversed"),
-        (["--window", "0:999"], "valid chainages are 0 to 305.607 km"),
-        (["--bin-km", "0"], r"bin_km=0.0: must be a length in (0, 238.7] km"),
-        (["--bin-km", "300"], "no longer than the window"),
-        (["--bandwidth-km", "-1"], "bandwidth_km=-1.0"),
+        (["--window", "50:20"], "reversed", 1),
+        (["--window", "0:999"], "valid chainages are 0 to 305.607 km", 1),
+        (["--bin-km", "300"], "no longer than the window", 1),
+        (["--bandwidth-km", "-1"], "bandwidth_km=-1.0", 1),
+        # option values wrong whatever the data: bad usage, refused before the layer is read
+        (["--bin-km", "0"], "bin_km=0.0: give a bin length of at least 0.01 km", 2),
+        (["--bin-km", "0.00001"], "bin_km=1e-05: give a bin length of at least 0.01 km", 2),
+        (["--bin-km", "nan"], "bin_km=nan", 2),
+        (["--simulations", "1000000"], "simulations=1000000: give an integer in [1, 99999]", 2),
+        (["--verification", "verifed"], "verification='verifed': use one of", 2),
     ],
 )
-def test_bad_input_is_rejected_with_a_message(ws, args, message):
+def test_bad_input_is_rejected_with_a_message(ws, args, message, code):
     r = run("density", "-w", str(ws.path), "--simulations", "9", *args)
-    assert r.exit_code == 1
+    assert r.exit_code == code
     assert message in r.stderr
     assert r.stdout == ""
+
+
+def test_bad_options_are_refused_before_the_layer_is_read(tmp_path):
+    # no workspace at all: the option is refused first (exit 2), not the missing workspace
+    r = run("density", "-w", str(tmp_path / "none"), "--bin-km", "0")
+    assert r.exit_code == 2 and "bin_km=0.0" in r.stderr
 
 
 def test_output_folder_layers_summary_and_geotiff(ws_with_crossings, tmp_path):

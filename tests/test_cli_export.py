@@ -95,7 +95,7 @@ def test_existing_output_needs_overwrite(hws, tmp_path):
     assert run("-w", str(hws.path), "-o", str(out), "--format", "csv").exit_code == 0
     before = (out / "geotrack-reports.csv").read_bytes()
     res = run("-w", str(hws.path), "-o", str(out), "--format", "csv", "--bom")
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert "--overwrite" in res.stderr and "nothing was written" in res.stderr
     assert (out / "geotrack-reports.csv").read_bytes() == before
     res = run("-w", str(hws.path), "-o", str(out), "--format", "csv", "--bom", "--overwrite")

@@ -59,7 +59,7 @@ def test_demo_workspace_is_labelled_synthetic(tmp_path):
     sources = {s[rep[1]] for reps in c["r"] for rep in reps}
     assert sources and all(x.startswith(DEMO_SOURCE) for x in sources)
     again = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo"), "-n", "12"])
-    assert again.exit_code != 0 and "--overwrite" in again.stderr
+    assert again.exit_code == 2 and "--overwrite" in again.stderr
     over = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo"), "-n", "5", "--overwrite"])
     assert over.exit_code == 0, over.output
     assert _data(page.read_text())["meta"]["n"] == 5

@@ -188,7 +188,7 @@ def test_join_csv_and_json(tws, tmp_path):
     assert rows[1]["events"] == "Kim–Xi summit (Beijing)"
     assert rows[1]["cn_imports_from_kp_flags"] == "conflict"
     again = run(tws, "join", "-o", str(out))
-    assert again.exit_code == 1 and "--overwrite" in again.output
+    assert again.exit_code == 2 and "--overwrite" in again.output
     js = run(tws, "join", "--json", "--from", "2025-11")
     doc = json.loads(js.output)
     assert doc["months"][0]["total_trade"] == 281 and "UTC" in doc["month_rule"]

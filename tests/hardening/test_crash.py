@@ -530,7 +530,7 @@ def test_export_killed_mid_folder_swap_gets_the_folder_back(ws, tmp_path):
     FIGURES["crash: SIGKILLs injected"] += 1
     # any later export into the folder, even one refused for want of --overwrite, puts it back
     res = geotrack("export", *w, "-o", out)
-    assert res.returncode == 1 and "exist(s) already" in res.stderr.decode()
+    assert res.returncode == 2 and "exist(s) already" in res.stderr.decode()
     assert snapshot(out / "geotrack-geojson") == before
     _valid_export(out)
     assert [n for n in os.listdir(out) if n.startswith(".")] == []
