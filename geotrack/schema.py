@@ -49,6 +49,9 @@ KINDS: dict[str, str] = {
     "ferry_boat": "Ferry or boat",
     "ice_road": "Ice road",
     "cable": "Cable",
+    "earth_causeway": "Earth-fill causeway (earth piled on the riverbed)",
+    "raft": "Raft",
+    "wading": "Wading (people crossing on foot)",
     "other": "Other",
 }
 STATUSES: dict[str, str] = {

@@ -182,7 +182,7 @@ def test_edits_and_unknown_ids(ws, w):
         (["show", "YLU-0042"], "id='YLU-0042': no such crossing"),
         (["retire", "YLU-0042", "--reason", "x"], "id='YLU-0042'"),
         (["add-report", "YLU-0042", "--source", "x"], "id='YLU-0042'"),
-        (["edit", "YLU-0001", "--kind", "raft"], "kind='raft': unknown code"),
+        (["edit", "YLU-0001", "--kind", "zeppelin"], "kind='zeppelin': unknown code"),
         (["edit", "YLU-0001", "--lat", "95"], "lat='95'"),
         (["edit", "YLU-0001", "--report", "R9", "--notes", "x"], "report='R9'"),
         (["add-report", "YLU-0001", "--source", "x", "--credibility", "0"], "credibility='0'"),
@@ -309,7 +309,7 @@ BAD_IMPORTS = [
         _fc({**_pt(), "id": "YLU-0005"}, {**_pt(), "id": "YLU-0005"}),
         "duplicate id: also in feature 1",
     ),
-    ("one bad row", _fc(_pt(), _pt(lat=95), _pt(kind="raft")), "feature 2: lat=95"),
+    ("one bad row", _fc(_pt(), _pt(lat=95), _pt(kind="zeppelin")), "feature 2: lat=95"),
     ("nan", _fc(_pt(), _pt(lon="NaN")), "lon='NaN'"),
     ("far", _fc(_pt(), _pt(lat=41.65)), "feature 2: lon/lat='127.269600,41.650000'"),
     ("bad date", _fc(_pt(event_start="2025-11-31")), "event_start='2025-11-31'"),
@@ -340,14 +340,14 @@ def test_bad_csv_rows_are_all_listed(ws, w, tmp_path):
     csv = tmp_path / "bad.csv"
     csv.write_text(
         "lon,lat,kind,source_name\n127.2696,41.5195,ford,a\n,41.5,ford,a\n"
-        "127.2696,41.5195,raft,a\n41.5195,127.2696,ford,a\n"
+        "127.2696,41.5195,zeppelin,a\n41.5195,127.2696,ford,a\n"
     )
     before = files(ws)
     res = run("crossings", "import", *w, str(csv))
     assert res.exit_code == 1
     err = res.stderr
     assert "3 problem(s); nothing was written:" in err
-    assert "row 3: lon=None: is missing" in err and "row 4: kind='raft'" in err
+    assert "row 3: lon=None: is missing" in err and "row 4: kind='zeppelin'" in err
     assert "row 5: lat='127.2696': looks swapped" in err
     assert files(ws) == before
 

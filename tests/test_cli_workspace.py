@@ -84,7 +84,7 @@ def test_validate_healthy_then_broken(ws, record):
     assert res.exit_code == 0 and res.stdout == "" and "healthy (1 crossings)" in res.stderr
     # a hand edit of the layer: a bad code, and the layer no longer equals its history
     path = ws.crossings.path
-    path.write_bytes(path.read_bytes().replace(b'"kind":"pontoon"', b'"kind":"raft"'))
+    path.write_bytes(path.read_bytes().replace(b'"kind":"pontoon"', b'"kind":"zeppelin"'))
     res = run("validate", *w, "--json")
     assert res.exit_code == 1
     report = json.loads(res.stdout)
@@ -92,7 +92,7 @@ def test_validate_healthy_then_broken(ws, record):
     fields = {p["field"] for p in report["problems"]}
     assert {"kind", "history.jsonl"} <= fields
     res = run("validate", *w)
-    assert res.exit_code == 1 and "kind='raft'" in res.stderr and "2 problem(s)" in res.stderr
+    assert res.exit_code == 1 and "kind='zeppelin'" in res.stderr and "2 problem(s)" in res.stderr
 
 
 def test_validate_completes_a_logged_but_unwritten_change(ws, record):

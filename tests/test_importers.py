@@ -211,7 +211,7 @@ def test_csv_refused(data, message):
 
 
 def test_csv_values_are_validated_by_row(ws):
-    data = b"lon,lat,kind,source_name\n127.2696,41.5195,ford,a\n127.2696,95,raft,b\n"
+    data = b"lon,lat,kind,source_name\n127.2696,41.5195,ford,a\n127.2696,95,zeppelin,b\n"
     c = read(data, fmt="csv")
     before = ws.crossings.path.read_bytes()
     with pytest.raises(ValidationError) as err:

@@ -177,7 +177,12 @@ def test_bad_input_is_named_and_leaves_the_layer_untouched(
 def test_import_is_all_or_nothing_listing_every_problem_by_row(ws, record):
     add_crossing(ws, record)
     before = files(ws)
-    rows = [record, {**record, "kind": "raft"}, record, {**record, "lat": 95, "reliability": "Q"}]
+    rows = [
+        record,
+        {**record, "kind": "zeppelin"},
+        record,
+        {**record, "lat": 95, "reliability": "Q"},
+    ]
     labels = ["row 2", "row 3", "row 4", "row 5"]
     with pytest.raises(ValidationError) as err:
         import_crossings(ws, rows, rows=labels)
@@ -265,7 +270,7 @@ def test_edit_site_fields_and_location(ws, record):
 @pytest.mark.parametrize(
     ("changes", "field", "fix"),
     [
-        ({"kind": "raft"}, "kind", "use one of"),
+        ({"kind": "zeppelin"}, "kind", "use one of"),
         ({"lat": 95}, "lat", "within [-90, 90]"),
         ({"lon": FAR[0], "lat": FAR[1]}, "lon/lat", "--force-far"),
         ({"datum": "gcj02"}, "datum", "give it with --lon and --lat"),
@@ -393,7 +398,7 @@ def test_validate_healthy_and_broken(ws, record):
     assert validate_workspace(ws) == []
     # a hand edit that bypasses geotrack: the layer no longer equals its history
     path = ws.crossings.path
-    path.write_bytes(path.read_bytes().replace(b'"kind":"pontoon"', b'"kind":"raft"'))
+    path.write_bytes(path.read_bytes().replace(b'"kind":"pontoon"', b'"kind":"zeppelin"'))
     probs = validate_workspace(ws)
     fields = {p.field for p in probs}
     assert {"kind", "history.jsonl"} <= fields

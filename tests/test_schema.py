@@ -56,6 +56,9 @@ def test_code_lists_hold_the_codes_of_the_data_model():
         "ferry_boat",
         "ice_road",
         "cable",
+        "earth_causeway",
+        "raft",
+        "wading",
         "other",
     }
     assert set(STATUSES) == {"active", "inactive", "destroyed", "unknown"}
@@ -436,3 +439,11 @@ def test_validation_raises_only_geotrack_errors(rec):
         fn(rec, problems=probs)  # with a list given, problems are collected, never raised
     for p in check_lonlat(rec.get("lon"), rec.get("lat")):
         assert p.field in ("lon", "lat") and p.message
+
+
+@pytest.mark.parametrize("kind", ["earth_causeway", "raft", "wading", "Earth-causeway"])
+def test_kinds_from_the_public_record_are_accepted(kind):
+    # the reports describe earth piled on the riverbed (NK Pro via SBS), a raft (Daily NK),
+    # chest-deep wading (Daily NK); the kinds before them stay valid
+    assert normalize_site({"kind": kind})["kind"] == kind.lower().replace("-", "_")
+    assert normalize_site({"kind": "pontoon"})["kind"] == "pontoon"

@@ -54,7 +54,12 @@ _REPORT_OPTIONS = [
 ]
 _SITE_OPTIONS = [
     ("--name", "name", "A name for the site."),
-    ("--kind", "kind", "temporary_bridge, pontoon, ford, ferry_boat, ice_road, cable, other."),
+    (
+        "--kind",
+        "kind",
+        "temporary_bridge, pontoon, ford, ferry_boat, ice_road, cable, earth_causeway, raft, "
+        "wading, other.",
+    ),
     ("--status", "status", "active, inactive, destroyed, unknown."),
     ("--location-precision", "location_precision", "exact, near_place, reach, county."),
     ("--precision-m", "uncertainty_m", "Location uncertainty radius in metres."),

@@ -45,6 +45,9 @@ KIND_COLORS: dict[str, str] = {
     "ferry_boat": "204,121,167",
     "ice_road": "86,180,233",
     "cable": "230,159,0",
+    "earth_causeway": "166,118,29",
+    "raft": "240,228,66",
+    "wading": "51,34,136",
     "other": "120,120,120",
 }
 _COUNTRY_COLORS = {"CN": "200,30,30", "KP": "30,80,170"}

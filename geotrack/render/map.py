@@ -68,6 +68,9 @@ KIND_COLOURS: dict[str, str] = {
     "ferry_boat": "#56B4E9",
     "ice_road": "#CC79A7",
     "cable": "#D55E00",
+    "earth_causeway": "#A6761D",
+    "raft": "#F0E442",
+    "wading": "#332288",
     "other": "#7F7F7F",
 }
 #: Marker shape per status.
