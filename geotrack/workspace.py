@@ -8,7 +8,15 @@ package; :meth:`Workspace.open` opens an existing one.
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_WORKSPACE", "Workspace", "init_workspace", "resolve_workspace"]
+__all__ = [
+    "DEFAULT_WORKSPACE",
+    "RECORD_FILES",
+    "REFERENCE_FILES",
+    "SEED_FILES",
+    "Workspace",
+    "init_workspace",
+    "resolve_workspace",
+]
 
 import os
 from functools import cached_property
@@ -40,7 +48,15 @@ REFERENCE_FILES = (
     "windows.json",
 )
 #: Optional files a new workspace also gets when the package ships them.
-SEED_FILES = ("trade.csv", "events.csv", "README.md")
+SEED_FILES = ("trade.csv", "events.csv", "official_crossings.geojson", "README.md")
+#: The bundled public record (claims and site reports with their histories), built by
+#: ``scripts/build_public_record.py``; a new workspace gets it unless asked not to.
+RECORD_FILES = (
+    "claims.geojson",
+    "claims-history.jsonl",
+    "crossings.geojson",
+    "history.jsonl",
+)
 
 
 def resolve_workspace(path: str | os.PathLike[str] | None = None) -> Path:
@@ -61,8 +77,10 @@ def _package_files() -> Path:
     return Path(str(resources.files("geotrack") / "data" / "workspace"))
 
 
-def init_workspace(path: str | os.PathLike[str], *, exist_ok: bool = False) -> Workspace:
-    """Create a workspace at *path* with the bundled reference layers and no crossings.
+def init_workspace(
+    path: str | os.PathLike[str], *, exist_ok: bool = False, public_record: bool = False
+) -> Workspace:
+    """Create a workspace at *path* with the bundled reference layers.
 
     Parameters
     ----------
@@ -70,6 +88,10 @@ def init_workspace(path: str | os.PathLike[str], *, exist_ok: bool = False) -> W
         A new or empty folder.
     exist_ok : bool
         Accept a folder that is already a workspace (its files are kept).
+    public_record : bool
+        Also copy the bundled public record (:data:`RECORD_FILES`: the claims
+        and site reports, with their histories); else the crossings and claims
+        layers start empty.
 
     Raises
     ------
@@ -94,7 +116,8 @@ def init_workspace(path: str | os.PathLike[str], *, exist_ok: bool = False) -> W
     try:
         folder.mkdir(parents=True, exist_ok=True)
         src = _package_files()
-        for name in REFERENCE_FILES + SEED_FILES:
+        names = REFERENCE_FILES + SEED_FILES + (RECORD_FILES if public_record else ())
+        for name in names:
             if (src / name).exists():
                 atomic_write(folder / name, (src / name).read_bytes())
     except OSError as exc:
@@ -251,6 +274,23 @@ class Workspace:
             lon, lat = f["geometry"]["coordinates"][:2]
             out[p["name"]] = Town(p["name"], p.get("name_local"), p.get("country", ""), lon, lat)
         return out
+
+    @cached_property
+    def official_crossings(self) -> list[dict[str, Any]]:
+        """Official crossings (bridges, ports of entry): a reference layer, not crossing records.
+
+        Empty when the workspace has no ``official_crossings.geojson``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w")
+        >>> [f["properties"]["kind"] for f in ws.official_crossings]
+        ['road bridge; official port of entry']
+        """
+        if not self.file("official_crossings.geojson").exists():
+            return []
+        return self._geojson("official_crossings.geojson")["features"]
 
     @cached_property
     def county_segments(self) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 import geotrack
-from geotrack.workspace import REFERENCE_FILES, init_workspace
+from geotrack.workspace import RECORD_FILES, REFERENCE_FILES, init_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ROOT / "layers"
@@ -54,8 +54,23 @@ def test_shipped_layers_equal_the_packaged_copies():
 
 
 def test_init_output_equals_the_shipped_layers(tmp_path):
-    ws = init_workspace(tmp_path / "ws")
+    ws = init_workspace(tmp_path / "ws", public_record=True)
     made = sorted(p.name for p in ws.path.iterdir() if not p.name.startswith("."))
-    assert {*REFERENCE_FILES, "crossings.geojson"} <= set(made)
+    assert {*REFERENCE_FILES, *RECORD_FILES, "official_crossings.geojson"} <= set(made)
     for name in made:
         assert (ws.path / name).read_bytes() == (LAYERS / name).read_bytes(), name
+
+
+def test_init_empty_has_no_record(tmp_path):
+    ws = init_workspace(tmp_path / "ws")
+    assert ws.read_crossings() == [] and ws.read_claims() == []
+    assert not (ws.path / "claims.geojson").exists()
+
+
+def test_the_build_script_rebuilds_the_shipped_record_exactly():
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_public_record.py"), "--check"],
+        capture_output=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr.decode()

@@ -17,15 +17,26 @@ from geotrack.workspace import init_workspace
 
 @click.command("init")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=str))
-def init_cmd(directory: str) -> None:
-    """Create a new workspace DIRECTORY with the bundled reference layers.
+@click.option(
+    "--public-record/--empty",
+    default=True,
+    show_default=True,
+    help="Include the bundled public record (claims, site reports) or start with empty layers.",
+)
+def init_cmd(directory: str, public_record: bool) -> None:
+    """Create a new workspace DIRECTORY with the bundled reference layers and public record.
+
+    The public record is the claims and site reports compiled from published
+    sources (see layers/README.md); --empty leaves the crossings and claims empty.
 
     \b
     Example:
-        geotrack init my-layers && geotrack --help
+        geotrack init my-layers && geotrack claims check -w my-layers
+        geotrack init --empty scratch
     """
-    ws = init_workspace(directory)
-    click.echo(f"created workspace {ws.path} (reference layers, empty crossings layer)", err=True)
+    ws = init_workspace(directory, public_record=public_record)
+    what = "the public record's claims and site reports" if public_record else "empty layers"
+    click.echo(f"created workspace {ws.path} (reference layers, {what})", err=True)
 
 
 @click.command("stretch")
