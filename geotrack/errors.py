@@ -16,6 +16,7 @@ __all__ = [
     "NotFoundError",
     "OutputExistsError",
     "Problem",
+    "ProblemList",
     "StorageError",
     "UsageError",
     "ValidationError",
@@ -64,6 +65,58 @@ class Problem:
         return f"{where}{self.field}={self.value!r}: {self.message}"
 
 
+class ProblemList(list):
+    """A list of problems that keeps the first *cap* of each kind and counts the rest.
+
+    A kind is a field with a message: 10,000 rows with the same unknown code
+    keep five examples and a count, so that memory and output stay bounded
+    whatever the input.
+
+    Examples
+    --------
+    >>> probs = ProblemList(cap=2)
+    >>> for i in range(5):
+    ...     probs.append(Problem("kind", "raft", "unknown code", f"row {i + 2}"))
+    >>> len(probs), probs.total, probs.more()
+    (2, 5, [('kind', 'unknown code', 3)])
+    """
+
+    #: Most kinds told apart; problems of further kinds are counted together.
+    MAX_KINDS = 1000
+
+    def __init__(self, *, cap: int = 5) -> None:
+        super().__init__()
+        self.cap = cap
+        self.total = 0
+        self._seen: dict[tuple[str, str], int] = {}
+
+    def append(self, problem: Problem) -> None:  # type: ignore[override]
+        """Keep *problem* unless *cap* of its kind are kept already; count it either way."""
+        self.total += 1
+        key = (str(problem.field), problem.message)
+        if key not in self._seen and len(self._seen) >= self.MAX_KINDS:
+            key = ("…", "problems of other kinds")
+        n = self._seen[key] = self._seen.get(key, 0) + 1
+        if n <= self.cap:
+            super().append(problem)
+
+    def extend(self, problems) -> None:  # type: ignore[override]
+        """Append each of *problems*."""
+        for p in problems:
+            self.append(p)
+
+    def absorb(self, error: ValidationError) -> None:
+        """Add the problems of *error*, kept and counted alike."""
+        self.extend(error.problems)
+        for fld, message, n in error.more:
+            self._seen[(fld, message)] = self._seen.get((fld, message), 0) + n
+            self.total += n
+
+    def more(self) -> list[tuple[str, str, int]]:
+        """``(field, message, count)`` of the problems not kept, by kind."""
+        return [(f, m, n - self.cap) for (f, m), n in self._seen.items() if n > self.cap]
+
+
 class ValidationError(GeotrackError, ValueError):
     """One or more values are invalid; nothing was written.
 
@@ -82,7 +135,12 @@ class ValidationError(GeotrackError, ValueError):
     def __init__(self, problems: list[Problem], *, header: str | None = None) -> None:
         self.problems = list(problems)
         self.header = header
+        self.total = getattr(problems, "total", len(self.problems))
+        #: ``(field, message, count)`` of problems counted but not listed.
+        self.more = problems.more() if isinstance(problems, ProblemList) else []
         lines = [str(p) for p in self.problems]
+        for fld, message, n in self.more:
+            lines.append(f"… and {n:,} more: {fld}: {message}")
         if header:
             lines.insert(0, header)
         super().__init__("\n".join(lines))

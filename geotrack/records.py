@@ -16,6 +16,7 @@ __all__ = [
     "edit_crossing",
     "history_problems",
     "import_crossings",
+    "merge_crossings",
     "retire_crossing",
     "undo",
     "validate_workspace",
@@ -30,7 +31,7 @@ import numpy as np
 import shapely
 
 from geotrack.crs import to_measure, to_wgs84
-from geotrack.errors import DataError, NotFoundError, Problem, ValidationError
+from geotrack.errors import DataError, NotFoundError, Problem, ProblemList, ValidationError
 from geotrack.reference import check_window
 from geotrack.schema import (
     REPORT_FIELDS,
@@ -40,6 +41,7 @@ from geotrack.schema import (
     is_crossing_id,
     normalize_report,
     normalize_site,
+    order_crossing,
 )
 from geotrack.store import HistoryEntry, LayerStore, utc_now
 from geotrack.workspace import Workspace
@@ -63,6 +65,7 @@ _IGNORED_ON_IMPORT = {
     "last_seen",
     "original_lon",
     "original_lat",
+    "n_reports",
 }
 
 
@@ -104,7 +107,7 @@ def build_features(
     ValidationError
         Listing every problem of every record; nothing is built.
     """
-    problems: list[Problem] = []
+    problems: list[Problem] = ProblemList()
     existing = set(existing_ids)
     seen: dict[str, str] = {}
     now = utc_now()
@@ -121,7 +124,13 @@ def build_features(
                 )
             elif fid in existing:
                 problems.append(
-                    Problem("id", fid, "duplicate id: a crossing with this id exists already", row)
+                    Problem(
+                        "id",
+                        fid,
+                        "a crossing with this id exists already: pass --update-existing to "
+                        "update it from this file, or --new-ids to import it as a new site",
+                        row,
+                    )
                 )
             elif fid in seen:
                 problems.append(Problem("id", fid, f"duplicate id: also in {seen[fid]}", row))
@@ -203,7 +212,7 @@ def build_features(
                     )
                 )
     if problems:
-        raise ValidationError(problems, header=f"{len(problems)} problem(s); nothing was written:")
+        raise ValidationError(problems, header=f"{problems.total} problem(s); nothing was written:")
     for feat in out:
         feat.pop("_row")
     return out
@@ -274,22 +283,203 @@ def import_crossings(
     ValidationError
         Any record is bad: every problem is listed by row and nothing is written.
     """
+    done = merge_crossings(
+        ws, records, rows=rows, max_border_km=max_border_km, reason=reason, user=user, op=op
+    )
+    return done["new"]
+
+
+def merge_crossings(
+    ws: Workspace,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    rows: Sequence[str] | None = None,
+    update_existing: bool = False,
+    dry_run: bool = False,
+    max_border_km: float | None = DEFAULT_MAX_BORDER_KM,
+    reason: str | None = None,
+    user: str | None = None,
+    op: str = "import",
+) -> dict[str, list[str]]:
+    """Add new crossings and, with *update_existing*, update existing ones, all-or-nothing.
+
+    A record whose ``id`` is in the workspace is, with *update_existing*, an
+    edit of that crossing: its site fields and location replace the current
+    ones, a report with a known ``report_id`` replaces that report, any other
+    report is added; reports absent from the record are kept (nothing is
+    deleted).  The change is validated like a new crossing and recorded in the
+    history as an ``edit``.
+
+    Returns
+    -------
+    dict
+        ``new``, ``updated`` and ``unchanged`` ids.  With *dry_run* nothing is
+        written and ``new`` holds ``None`` for ids not yet given.
+
+    Raises
+    ------
+    ValidationError
+        Any record is bad, or (with *update_existing*) names an id not in the
+        workspace or a retired crossing: every problem is listed, nothing is written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from geotrack.workspace import init_workspace
+    >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w")
+    >>> rec = {"lon": 127.27, "lat": 41.51, "kind": "ford", "source_name": "NK News"}
+    >>> merge_crossings(ws, [rec])["new"]
+    ['YLU-0001']
+    >>> merge_crossings(ws, [{**rec, "id": "YLU-0001", "status": "destroyed"}],
+    ...                 update_existing=True)["updated"]
+    ['YLU-0001']
+    """
     if not records:
         raise DataError("no crossings to import: the input holds no features or rows")
-    with ws.crossings.transaction(op=op, reason=reason, user=user) as tx:
+    labels = list(rows) if rows else [f"record {i + 1}" for i in range(len(records))]
+    fresh, fresh_rows, updates = [], [], []
+    for rec, row in zip(records, labels, strict=True):
+        if update_existing and rec.get("id") not in (None, ""):
+            updates.append((rec, row))
+        else:
+            fresh.append(rec)
+            fresh_rows.append(row)
+    # the history records updates as edits
+    with ws.crossings.transaction(op="edit" if updates else op, reason=reason, user=user) as tx:
         if len(records) > 1:
             log.info(
                 "validating %d record(s) against %d crossing(s)", len(records), len(tx.features)
             )
-        feats = build_features(
-            records, ws=ws, existing_ids=tx.features, max_border_km=max_border_km, rows=rows
-        )
+        problems: list[Problem] = ProblemList()
+        feats: list[dict[str, Any]] = []
+        try:
+            if fresh:
+                feats = build_features(
+                    fresh,
+                    ws=ws,
+                    existing_ids=tx.features,
+                    max_border_km=max_border_km,
+                    rows=fresh_rows,
+                )
+        except ValidationError as exc:
+            problems.absorb(exc)
+        changed, unchanged = _updates(tx, updates, ws, max_border_km, problems)
+        if problems:
+            raise ValidationError(
+                problems, header=f"{problems.total} problem(s); nothing was written:"
+            )
+        if dry_run:
+            return {
+                "new": [f["id"] for f in feats],
+                "updated": [f["id"] for f in changed],
+                "unchanged": unchanged,
+            }
         _stamp_ids(feats, tx.features)
-        for f in feats:
+        for f in [*feats, *changed]:
             tx.put(f)
         if len(records) > 1:
             log.info("all valid; writing %s and its history", ws.crossings.path)
-    return [f["id"] for f in feats]
+    return {
+        "new": [f["id"] for f in feats],
+        "updated": [f["id"] for f in changed],
+        "unchanged": unchanged,
+    }
+
+
+def _same_report(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two reports say the same (report ids and unset fields aside)."""
+
+    def said(r: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in r.items() if k != "report_id" and v is not None}
+
+    return said(a) == said(b)
+
+
+def _said(feature: Mapping[str, Any]) -> dict[str, Any]:
+    """A crossing as compared by an update: written form, unset report fields aside."""
+    f = order_crossing(feature)
+    props = {**f["properties"], "reports": [
+        {k: v for k, v in r.items() if v is not None} for r in f["properties"]["reports"]
+    ]}  # fmt: skip
+    return {**f, "properties": props}
+
+
+def _updates(
+    tx: Any,
+    updates: list[tuple[Mapping[str, Any], str]],
+    ws: Workspace,
+    max_border_km: float | None,
+    problems: list[Problem],
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Existing crossings updated from records (see :func:`merge_crossings`)."""
+    changed: list[dict[str, Any]] = []
+    unchanged: list[str] = []
+    seen: dict[str, str] = {}
+    for rec, row in updates:
+        fid = rec["id"]
+        if fid in seen:
+            problems.append(Problem("id", fid, f"is updated twice: also in {seen[fid]}", row))
+            continue
+        seen[fid] = row
+        if fid not in tx.features:
+            problems.append(
+                Problem(
+                    "id",
+                    fid,
+                    "is not in this workspace: --update-existing only updates crossings that "
+                    "exist; import it without --update-existing, or with --new-ids",
+                    row,
+                )
+            )
+            continue
+        current = tx.features[fid]
+        old = current["properties"]
+        if old.get("retired"):
+            problems.append(
+                Problem(
+                    "id",
+                    fid,
+                    f"is retired ({old.get('retired_reason')}): it cannot be updated",
+                    row,
+                )
+            )
+            continue
+        given = [r for r in rec.get("reports") or [] if isinstance(r, Mapping)]
+        try:
+            (new,) = build_features(
+                [{k: v for k, v in rec.items() if k != "id"}],
+                ws=ws,
+                max_border_km=max_border_km,
+                rows=[row],
+            )
+        except ValidationError as exc:
+            problems.absorb(exc)
+            continue
+        reports = [dict(r) for r in old["reports"]]
+        by_id = {r["report_id"]: i for i, r in enumerate(reports)}
+        top = max((int(r[1:]) for r in by_id if r[1:].isdigit()), default=0)
+        incoming = new["properties"]["reports"]
+        for j, rep in enumerate(incoming):
+            rid = given[j].get("report_id") if j < len(given) else None
+            if rid in by_id:
+                reports[by_id[rid]] = {**rep, "report_id": rid}
+            elif any(_same_report(rep, r) for r in reports):
+                continue  # already there (a row of the export it came from)
+            else:
+                top += 1
+                reports.append({**rep, "report_id": f"R{top}"})
+        props = {**old, **{k: new["properties"][k] for k in _SITE_INPUT - {"precision_m"}}}
+        props["original_lon"] = new["properties"]["original_lon"]
+        props["original_lat"] = new["properties"]["original_lat"]
+        props["reports"] = reports
+        props.update(derive_site_dates(reports))
+        feat = {**current, "geometry": new["geometry"], "properties": props}
+        if _said(feat) == _said(current):
+            unchanged.append(fid)
+            continue
+        props["updated_at"] = utc_now()
+        changed.append(feat)
+    return changed, unchanged
 
 
 def edit_crossing(

@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 import calendar
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -150,6 +151,8 @@ REPORT_FIELDS: tuple[str, ...] = (
     "credibility",
     "verification",
     "notes",
+    "source_ref",
+    "extra",
 )
 _SITE_EDITABLE = {
     "name",
@@ -418,11 +421,46 @@ def normalize_report(
         probs, rec, "verification", VERIFICATIONS, row, default="unverified"
     )
     out["notes"] = _text(probs, rec, "notes", row)
+    out["source_ref"] = _text(probs, rec, "source_ref", row)
+    out["extra"] = _extra(probs, rec, row)
     if own and probs:
         from geotrack.errors import ValidationError
 
         raise ValidationError(probs)
     return out
+
+
+def _extra(problems: list[Problem], rec: Mapping[str, Any], row) -> dict[str, Any] | None:
+    """Other columns of an imported file kept with the report: a JSON object, bounded."""
+    value = rec.get("extra")
+    if value is None or value == {} or value == "":
+        return None
+    if isinstance(value, str):  # as a table format (CSV, GeoPackage, KML) carries it
+        try:
+            value = json.loads(value)
+        except ValueError:
+            problems.append(Problem("extra", value[:40], "must be a JSON object", row))
+            return None
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        problems.append(Problem("extra", value, "must be an object of named values", row))
+        return None
+    try:
+        size = len(json.dumps(value, ensure_ascii=False, allow_nan=False))
+    except (TypeError, ValueError):
+        problems.append(Problem("extra", value, "must hold JSON values only", row))
+        return None
+    if size > _MAX_TEXT:
+        problems.append(
+            Problem(
+                "extra",
+                f"{len(value)} values, {size:,} characters",
+                f"is longer than {_MAX_TEXT} characters: map the columns that matter with --map "
+                "and pass --extra drop",
+                row,
+            )
+        )
+        return None
+    return value or None
 
 
 def _url(problems: list[Problem], rec: Mapping[str, Any], key: str, row) -> str | None:

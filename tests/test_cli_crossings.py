@@ -243,8 +243,9 @@ def test_import_csv_from_a_file_and_geojson_from_stdin(ws, w, tmp_path):
     csv.write_text("lon;lat;kind;notes\n127.2696;41.5195;ford;a, b\n128.1778;41.4017;pontoon;\n")
     res = run("crossings", "import", *w, str(csv), "--set", "source_name=NK News", "--json")
     assert res.exit_code == 0, res.stderr
-    assert json.loads(res.stdout) == {"imported": 2, "ids": ["YLU-0001", "YLU-0002"]}
-    assert "read 2 crossing(s)" in res.stderr
+    out = json.loads(res.stdout)
+    assert (out["imported"], out["ids"], out["updated"]) == (2, ["YLU-0001", "YLU-0002"], 0)
+    assert "read 2 record(s)" in res.stderr
     fc = {
         "type": "FeatureCollection",
         "features": [
@@ -303,7 +304,11 @@ BAD_IMPORTS = [
         ),
         "geometry='LineString': crossings are Points",
     ),
-    ("duplicate id", _fc({**_pt(), "id": "YLU-0001"}), "id='YLU-0001': duplicate id"),
+    (
+        "duplicate id",
+        _fc({**_pt(), "id": "YLU-0001"}),
+        "id='YLU-0001': a crossing with this id exists already: pass --update-existing",
+    ),
     (
         "duplicate in file",
         _fc({**_pt(), "id": "YLU-0005"}, {**_pt(), "id": "YLU-0005"}),
@@ -348,7 +353,7 @@ def test_bad_csv_rows_are_all_listed(ws, w, tmp_path):
     err = res.stderr
     assert "3 problem(s); nothing was written:" in err
     assert "row 3: lon=None: is missing" in err and "row 4: kind='zeppelin'" in err
-    assert "row 5: lat='127.2696': looks swapped" in err
+    assert "row 5: lat=127.2696: looks swapped" in err
     assert files(ws) == before
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from geotrack.crs import gcj02_to_bd09, to_wgs84, wgs84_to_gcj02
 from geotrack.errors import DataError, GeotrackError, NotFoundError, Problem, ValidationError
 from geotrack.geojson import dumps_collection
-from geotrack.importers import read_candidates
+from geotrack.importers import read_crossings
 from geotrack.records import (
     add_crossing,
     add_report,
@@ -509,9 +509,10 @@ def test_records_round_trip_exactly_through_the_store_and_geojson(two_workspaces
         assert r["date_precision"] == rec["date_precision"]
     # out as GeoJSON, into another workspace: the same record (new id and timestamps)
     data = dumps_collection([f], name="crossings")
-    cands = read_candidates(io.BytesIO(data), fmt="geojson")
-    cands.records[0].pop("id")
-    (fid_b,) = import_crossings(ws_b, cands.records, max_border_km=None)
+    prep = read_crossings(io.BytesIO(data), fmt="geojson")
+    assert not prep.problems
+    prep.records[0].pop("id")
+    (fid_b,) = import_crossings(ws_b, prep.records, max_border_km=None)
     g = one(ws_b, fid_b)
     volatile = {"id", "created_at", "updated_at"}
     assert g["geometry"] == f["geometry"]

@@ -19,7 +19,6 @@ from geotrack.records import (
     add_crossing,
     add_report,
     edit_crossing,
-    import_crossings,
     retire_crossing,
     undo,
 )
@@ -150,12 +149,27 @@ def add_cmd(workspace, lon, lat, datum, synthetic, reason, max_border_km, force_
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["geojson", "csv", "kml", "kmz"]),
+    type=click.Choice(["geojson", "csv", "kml", "kmz", "gpkg"]),
     default=None,
     help="Input format (guessed from the name or content).",
 )
 @click.option(
     "--encoding", default=None, help="Text encoding of a CSV that is not UTF-8 (e.g. latin-1)."
+)
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="COLUMN=FIELD",
+    help="Read COLUMN as FIELD (repeatable), e.g. --map 'Event Date=event_start'. Field names "
+    "and the options' names (source, date, type, lon...) match in any case by themselves.",
+)
+@click.option(
+    "--extra",
+    type=click.Choice(["keep", "drop", "refuse"]),
+    default=None,
+    help="Columns that are no field: keep them with each report as 'extra' (default), drop "
+    "them (listed in the summary) or refuse the file.",
 )
 @click.option(
     "--set",
@@ -164,54 +178,181 @@ def add_cmd(workspace, lon, lat, datum, synthetic, reason, max_border_km, force_
     metavar="FIELD=VALUE",
     help="A value for FIELD where a row has none (repeatable), e.g. --set kind=ford --set source_name='NK News'.",
 )
+@click.option(
+    "--preset",
+    default=None,
+    help="A named mapping: acled, ushahidi, or one saved with --save-preset.",
+)
+@click.option(
+    "--save-preset",
+    default=None,
+    metavar="NAME",
+    help="Save this --map/--set/--extra as preset NAME in the workspace (then import).",
+)
+@click.option("--lon-column", default=None, help="The CSV column holding longitudes.")
+@click.option("--lat-column", default=None, help="The CSV column holding latitudes.")
+@click.option(
+    "--points-only", is_flag=True, help="Skip features that are not points (counted) instead."
+)
+@click.option(
+    "--update-existing",
+    is_flag=True,
+    help="Rows with ids in the workspace update those crossings (recorded as edits).",
+)
+@click.option(
+    "--new-ids",
+    is_flag=True,
+    help="Import every row as a new site; geotrack ids in the file are kept as references.",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would be imported; write nothing.")
 @click.option("--reason", default=None, help="Why, for the history.")
 @_apply(_far_options)
-@click.option("--json", "as_json", is_flag=True, help="Print the new ids as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def import_cmd(
-    workspace, source, fmt, encoding, defaults, reason, max_border_km, force_far, as_json
+    workspace,
+    source,
+    fmt,
+    encoding,
+    mapping,
+    extra,
+    defaults,
+    preset,
+    save_preset,
+    lon_column,
+    lat_column,
+    points_only,
+    update_existing,
+    new_ids,
+    dry_run,
+    reason,
+    max_border_km,
+    force_far,
+    as_json,
 ):
-    """Import crossings from SOURCE (a file, or - for stdin): GeoJSON, CSV, KML or KMZ.
+    """Import crossings from SOURCE (a file, or - for stdin): GeoJSON, CSV, KML, KMZ, GeoPackage.
 
-    All or nothing: one bad row rejects the file, with every problem listed by row.
+    All or nothing: problems are listed (each kind once per column or field, with
+    counts) and nothing is written.  geotrack's own exports import back.
 
     \b
     Example:
         geotrack crossings import reports.csv --set source_name="NK News"
-        cat found.geojson | geotrack crossings import -
+        geotrack crossings import acled.csv --preset acled --set kind=ford --dry-run
+        geotrack crossings import edited.gpkg --update-existing
+        cat found.geojson | geotrack crossings import - --map Type=kind
     """
-    from geotrack.importers import read_candidates
+    from geotrack.errors import ValidationError
+    from geotrack.importers import read_crossings
+    from geotrack.importers.fields import parse_mapping
+    from geotrack.importers.presets import get_preset
+    from geotrack.importers.presets import save_preset as save
+    from geotrack.records import merge_crossings
 
+    if update_existing and new_ids:
+        raise UsageError("--update-existing and --new-ids exclude each other: choose one")
     ws = open_workspace(workspace)
-    fill = {}
-    for item in defaults:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--set {item!r}: write FIELD=VALUE")
-        fill[key.strip()] = value
-    cands = read_candidates(source, fmt=fmt, encoding=encoding)
-    records = [{**fill, **r} for r in cands.records]
+    chosen = get_preset(ws, preset) if preset else None
+    user_map = parse_mapping(mapping)
+    fill = parse_mapping(defaults, option="--set") if defaults else {}
+    if save_preset:
+        save(ws, save_preset, mapping=user_map, defaults=fill, extra=extra)
+        click.echo(f"saved preset {terminal_safe(save_preset)} in {ws.path}", err=True)
+    prep = read_crossings(
+        source,
+        fmt=fmt,
+        encoding=encoding,
+        mapping=user_map,
+        extra=extra,
+        defaults=fill,
+        preset=chosen,
+        new_ids=new_ids,
+        lon_column=lon_column,
+        lat_column=lat_column,
+        points_only=points_only,
+    )
     source_name = click.format_filename(getattr(source, "name", None) or "<stdin>")
+    n_read = prep.summary["records"]
     click.echo(
-        f"read {len(records)} crossing(s) from {terminal_safe(source_name)} ({cands.format})",
+        f"read {n_read} record(s) from {terminal_safe(source_name)} ({prep.format})"
+        + (f" as {len(prep.records)} site(s)" if len(prep.records) != n_read else ""),
         err=True,
     )
-    ids = import_crossings(
+    for line in _summary_lines(prep.summary):
+        click.echo(line, err=True)
+    if prep.problems:
+        raise ValidationError(
+            prep.problems, header=f"{prep.problems.total} problem(s); nothing was written:"
+        )
+    done = merge_crossings(
         ws,
-        records,
-        rows=cands.rows,
+        prep.records,
+        rows=prep.rows,
+        update_existing=update_existing,
+        dry_run=dry_run,
         max_border_km=_max_km(force_far, max_border_km),
         reason=reason or f"import of {source_name}",
     )
+    counts = {k: len(v) for k, v in done.items()}
     if as_json:
-        emit_json({"imported": len(ids), "ids": ids})
-    else:
-        click.echo(
-            f"imported {len(ids)} crossing(s): {ids[0]} … {ids[-1]}"
-            if len(ids) > 1
-            else f"imported {ids[0]}",
-            err=True,
+        emit_json(
+            {
+                "dry_run": dry_run,
+                "imported": counts["new"],
+                "updated": counts["updated"],
+                "unchanged": counts["unchanged"],
+                "ids": [i for i in done["new"] if i],
+                "updated_ids": done["updated"],
+                "summary": prep.summary,
+            }
         )
-        click.echo("\n".join(ids))
+        return
+    verb = "would import" if dry_run else "imported"
+    click.echo(
+        f"{verb} {counts['new']} new crossing(s)"
+        + (
+            f", {'would update' if dry_run else 'updated'} {counts['updated']}"
+            if update_existing
+            else ""
+        )
+        + (f", {counts['unchanged']} unchanged" if counts["unchanged"] else "")
+        + ("; nothing was written (--dry-run)" if dry_run else ""),
+        err=True,
+    )
+    if not dry_run:
+        ids = [*done["new"], *done["updated"]]
+        if ids:
+            click.echo("\n".join(ids))
+
+
+def _summary_lines(summary: dict[str, Any], shown: int = 12) -> list[str]:
+    """What was done with the columns, one line per kind, at most *shown* columns each."""
+
+    def cut(items: list[str]) -> str:
+        more = len(items) - shown
+        return ", ".join(items[:shown]) + (f", … and {more:,} more" if more > 0 else "")
+
+    lines = []
+    renamed = [f"{c} -> {f}" for c, f in summary["mapped"].items() if c != f]
+    if renamed:
+        lines.append(f"  columns read as fields: {cut([terminal_safe(r) for r in renamed])}")
+    for key, what in (
+        ("extra", "kept with each report as 'extra'"),
+        ("dropped", "dropped (--extra drop)"),
+        ("ignored", "ignored (derived or set by geotrack)"),
+    ):
+        cols = [f"{terminal_safe(c)} ({n:,})" for c, n in summary[key].items()]
+        if cols:
+            lines.append(f"  columns {what}: {cut(cols)}")
+    other = summary.get("other_columns")
+    if other:
+        lines.append(
+            f"  … and {other['columns']:,} more column name(s) ({other['cells']:,} cell(s)), "
+            "not listed"
+        )
+    for kind, n in summary.get("skipped", {}).items():
+        lines.append(f"  skipped {n:,} {terminal_safe(kind)} feature(s) (--points-only)")
+    lines += [f"  note: {terminal_safe(n)}" for n in summary.get("notes", [])]
+    return lines
 
 
 @crossings.command("list")

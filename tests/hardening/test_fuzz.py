@@ -24,8 +24,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geotrack.errors import GeotrackError, ImportFileError
-from geotrack.importers import read_candidates
+from geotrack.errors import GeotrackError, ImportFileError, ValidationError
+from geotrack.importers import read_candidates, read_crossings
 from geotrack.records import add_crossing, add_report, build_features, edit_crossing
 from geotrack.schema import (
     KINDS,
@@ -80,11 +80,19 @@ def _stored(ws, fid: str) -> dict:
     return {"name": p["name"], "source_name": r["source_name"], "notes": r["notes"]}
 
 
+def _read(data: bytes, fmt: str | None):
+    """The whole import pipeline before validation: read, map columns, apply the id policy."""
+    prep = read_crossings(io.BytesIO(data), fmt=fmt)
+    if prep.problems:
+        raise ValidationError(prep.problems)
+    return prep
+
+
 def _import(ws, data: bytes, fmt: str, expected: dict) -> None:
     """Import *data*; on success the stored texts must equal *expected*."""
     FIGURES["fuzz: inputs tried"] += 1
     try:
-        cands = read_candidates(io.BytesIO(data), fmt=fmt)
+        cands = _read(data, fmt)
         feats = build_features(cands.records, ws=ws, max_border_km=None, rows=cands.rows)
     except GeotrackError:
         FIGURES["fuzz: inputs refused with a GeotrackError"] += 1
@@ -183,7 +191,7 @@ def test_geojson_importer_takes_any_structure_or_refuses(ws, props, geometry, to
     ):  # fmt: skip
         FIGURES["fuzz: inputs tried"] += 1
         try:
-            cands = read_candidates(io.BytesIO(orjson.dumps(doc)), fmt="geojson")
+            cands = _read(orjson.dumps(doc), "geojson")
             build_features(cands.records, ws=ws, max_border_km=None, rows=cands.rows)
         except GeotrackError:
             FIGURES["fuzz: inputs refused with a GeotrackError"] += 1
@@ -221,7 +229,7 @@ def test_damaged_files_are_refused_with_a_geotrack_error(ws, fmt, flips, cut, gu
         data = data[: cut % (len(data) + 1)]
     FIGURES["fuzz: inputs tried"] += 1
     try:
-        cands = read_candidates(io.BytesIO(bytes(data)), fmt=None if guess else fmt)
+        cands = _read(bytes(data), None if guess else fmt)
         build_features(cands.records, ws=ws, max_border_km=None, rows=cands.rows)
     except GeotrackError:
         FIGURES["fuzz: inputs refused with a GeotrackError"] += 1
