@@ -173,7 +173,7 @@ def from_table(data: bytes, what: str, encoding: str | None) -> Candidates:
 
     Examples
     --------
-    >>> from_table(b"claim_id;count\nC1;32\n", "input", None).records
+    >>> from_table(b"claim_id;count\\nC1;32\\n", "input", None).records
     [{'claim_id': 'C1', 'count': '32'}]
     """
     text = decode_text(data, what, encoding)
