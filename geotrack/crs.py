@@ -23,10 +23,12 @@ __all__ = [
 
 import math
 from functools import cache
-
-from pyproj import Transformer
+from typing import TYPE_CHECKING
 
 from geotrack.errors import DataError
+
+if TYPE_CHECKING:
+    from pyproj import Transformer
 
 WIRE_CRS = "EPSG:4326"
 MEASURE_CRS = "EPSG:32652"
@@ -37,6 +39,8 @@ _EE = 0.00669342162296594323
 
 @cache
 def _transformer(src: str, dst: str) -> Transformer:
+    from pyproj import Transformer
+
     return Transformer.from_crs(src, dst, always_xy=True)
 
 

@@ -28,7 +28,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import shapely
 
 from geotrack.crs import to_measure, to_wgs84
 from geotrack.errors import DataError, NotFoundError, Problem, ProblemList, ValidationError
@@ -194,6 +193,8 @@ def build_features(
             }
         )
     if max_border_km is not None and out:
+        import shapely
+
         lonlat = np.array(coords)
         x, y = to_measure(lonlat[:, 0], lonlat[:, 1])
         near = shapely.dwithin(ws.border_m, shapely.points(x, y), max_border_km * 1000.0)
@@ -229,6 +230,8 @@ def border_distance_km(ws: Workspace, lonlat: np.ndarray) -> np.ndarray:
     >>> float(border_distance_km(ws, np.array([[127.06444, 41.65679]]))[0]) < 0.1
     True
     """
+    import shapely
+
     x, y = to_measure(lonlat[:, 0], lonlat[:, 1])
     pts = shapely.points(x, y)
     return shapely.distance(ws.border_m, pts) / 1000.0

@@ -22,13 +22,13 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-import shapely
-from shapely.geometry import LineString, Point
-from shapely.ops import substring
+from typing import TYPE_CHECKING
 
 from geotrack.crs import to_measure
 from geotrack.errors import WindowError
+
+if TYPE_CHECKING:
+    from shapely.geometry import LineString
 
 #: The report's figure: "a roughly 98-kilometer stretch" (Korea JoongAng Daily, 2025-12-19).
 REPORTED_KM = 98.0
@@ -102,6 +102,7 @@ class Stretch:
 
     Examples
     --------
+    >>> from shapely.geometry import LineString
     >>> s = Stretch.from_wgs84(LineString([(127.0, 41.5), (127.1, 41.5)]))
     >>> round(s.length_km, 2)
     8.35
@@ -113,6 +114,9 @@ class Stretch:
     @classmethod
     def from_wgs84(cls, line: LineString) -> Stretch:
         """Build from a WGS 84 LineString, projecting it to EPSG:32652."""
+        import shapely
+        from shapely.geometry import LineString
+
         if not isinstance(line, LineString) or line.is_empty:
             raise WindowError(
                 f"stretch geometry={line.geom_type}: the stretch must be one LineString; "
@@ -131,6 +135,7 @@ class Stretch:
 
         Examples
         --------
+        >>> from shapely.geometry import LineString
         >>> s = Stretch.from_wgs84(LineString([(127.0, 41.5), (127.1, 41.5)]))
         >>> round(s.point_at(0)[0])
         333070
@@ -143,14 +148,17 @@ class Stretch:
 
         For a handful of points (window ends); :mod:`geotrack.linear` does arrays.
         """
+        import shapely
+
         x, y = to_measure(lon, lat)
-        return shapely.line_locate_point(self.line_m, Point(x, y)) / 1000.0
+        return shapely.line_locate_point(self.line_m, shapely.Point(x, y)) / 1000.0
 
     def straight_km(self, window: Window) -> float:
         """Straight-line distance between the window's two ends, km (EPSG:32652).
 
         Examples
         --------
+        >>> from shapely.geometry import LineString
         >>> s = Stretch.from_wgs84(LineString([(127.0, 41.5), (127.1, 41.5), (127.1, 41.6)]))
         >>> round(s.straight_km(Window("all", 0, s.length_km)), 1)
         13.9
@@ -161,6 +169,9 @@ class Stretch:
 
     def max_extent_km(self, window: Window) -> float:
         """Largest distance between two points of the line within the window, km."""
+        import shapely
+        from shapely.ops import substring
+
         part = substring(self.line_m, window.from_km * 1000.0, window.to_km * 1000.0)
         hull = shapely.convex_hull(part)
         coords = shapely.get_coordinates(hull)
@@ -174,6 +185,7 @@ class Stretch:
 
         Examples
         --------
+        >>> from shapely.geometry import LineString
         >>> s = Stretch.from_wgs84(LineString([(127.0, 41.5), (127.1, 41.5)]))
         >>> sorted(s.describe(Window("all", 0, 5))) # doctest: +NORMALIZE_WHITESPACE
         ['crs', 'description', 'from_km', 'length_km', 'max_extent_km', 'name', 'straight_km',
@@ -233,6 +245,7 @@ def parse_window(
 
     Examples
     --------
+    >>> from shapely.geometry import LineString
     >>> s = Stretch.from_wgs84(LineString([(127.0, 41.5), (127.1, 41.5)]))
     >>> parse_window("1:2.5", s, named={}).length_km
     1.5

@@ -25,14 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import shapely
-from shapely.geometry import shape
 
 from geotrack.claim_schema import order_claim
 from geotrack.crs import to_measure
 from geotrack.errors import DataError, NotFoundError, OutputExistsError, StorageError, WindowError
 from geotrack.geojson import loads
-from geotrack.linear import as_single_line
 from geotrack.reference import Stretch, Town, Window, check_name, check_window, parse_window
 from geotrack.schema import order_crossing
 from geotrack.store import LayerStore, atomic_write, remove_stray_temp_files
@@ -235,6 +232,10 @@ class Workspace:
     @cached_property
     def stretch(self) -> Stretch:
         """The directed stretch line (first feature of ``stretch.geojson``)."""
+        from shapely.geometry import shape
+
+        from geotrack.linear import as_single_line
+
         doc = self._geojson("stretch.geojson")
         feats = doc.get("features") or []
         if len(feats) != 1:
@@ -253,12 +254,17 @@ class Workspace:
     @cached_property
     def border_wgs84(self):
         """The China–DPRK border line (WGS 84)."""
+        import shapely
+        from shapely.geometry import shape
+
         doc = self._geojson("border.geojson")
         return shapely.union_all([shape(f["geometry"]) for f in doc["features"]])
 
     @cached_property
     def border_m(self):
         """The border line in EPSG:32652, prepared for fast distance queries."""
+        import shapely
+
         coords = shapely.get_coordinates(self.border_wgs84)
         x, y = to_measure(coords[:, 0], coords[:, 1])
         geom = shapely.set_coordinates(self.border_wgs84, list(zip(x, y, strict=True)))
