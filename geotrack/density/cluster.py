@@ -13,16 +13,16 @@ __all__ = ["Clustering", "Gaps", "clustering", "gaps"]
 from dataclasses import dataclass, field
 from typing import Any
 
-import numba
 import numpy as np
 from numpy.typing import ArrayLike
 
+from geotrack._jit import announce_compile, njit, prange
 from geotrack.density.montecarlo import _batches, _check_sims, _rng
 from geotrack.density.window import Window, _in_window, _points, check_window
 from geotrack.errors import Problem, ValidationError
 
 
-@numba.njit(cache=True)
+@njit()
 def _sorted_stats(x, radii, counts_out):  # pragma: no cover - compiled
     """Mean nearest-neighbour distance of sorted x; pair counts within each radius."""
     n = x.shape[0]
@@ -48,11 +48,11 @@ def _sorted_stats(x, radii, counts_out):  # pragma: no cover - compiled
     return s / n
 
 
-@numba.njit(cache=True, parallel=True)
+@njit(parallel=True)
 def _sim_stats(spacings, a, length, radii, nn_out, counts_out):  # pragma: no cover - compiled
     rows, n1 = spacings.shape
     n = n1 - 1
-    for r in numba.prange(rows):
+    for r in prange(rows):
         tot = 0.0
         for i in range(n1):
             tot += spacings[r, i]
@@ -240,6 +240,7 @@ def clustering(
         c = np.sort(rng.choice(c, size=int(max_points), replace=False))
         n = c.size
     obs_counts = np.zeros(radii.size, dtype=np.int64)
+    announce_compile("clustering", _sorted_stats, _sim_stats)
     obs_nn = _sorted_stats(c, radii, obs_counts)
     nn = np.empty(sims)
     counts = np.zeros((sims, radii.size), dtype=np.int64)

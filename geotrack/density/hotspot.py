@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from geotrack._jit import announce_compile
 from geotrack.density.kernel import Kde, _bin_rows, _smooth, kde
 from geotrack.density.montecarlo import _batches, _check_sims, _rng
 from geotrack.density.window import _TRUNCATE, Window, _in_window, _points, check_window
@@ -204,6 +205,7 @@ def hotspots(
         sizes = list(_batches(max(c.size, m + 1 + 2 * half), sims))
         pos_buf = np.empty((sizes[0], c.size), dtype=np.float32)
         bin_buf = np.empty((sizes[0], m + 1))
+        announce_compile("hotspot", _bin_rows)
         for k in sizes:
             # float32 uniforms: a resolution of window / 2**24 (about 1 cm on 240 km)
             pos = rng.random((k, c.size), dtype=np.float32, out=pos_buf[:k])

@@ -13,10 +13,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from geotrack._jit import njit, prange
 from geotrack.density.window import (
     _TRUNCATE,
     KERNEL,
@@ -131,11 +131,11 @@ def _grid(window: Window, step_km: float) -> tuple[np.ndarray, float, int]:
     return nodes, step, m
 
 
-@numba.njit(cache=True, parallel=True)
+@njit(parallel=True)
 def _bin_rows(unit, w, scale, m, out):  # pragma: no cover - compiled
     # linear binning of each row of positions in [0, 1) (scaled to nodes 0..m)
     rows, n = unit.shape
-    for r in numba.prange(rows):
+    for r in prange(rows):
         for i in range(n):
             p = unit[r, i] * scale
             j = math.floor(p)
