@@ -375,6 +375,16 @@ def test_kmz_holds_the_kml(exported):
     assert "Reported crossings" in layers
 
 
+def test_kmz_alone_streams_the_same_document(tmp_path):
+    from geotrack.export.kml import write_kmz
+
+    sites, reports = _one_site("name\r\n<&>", "notes")
+    layers = {"crossings": sites, "reports": reports}
+    write_kmz(tmp_path / "a.kmz", layers, decimals=5)
+    with zipfile.ZipFile(tmp_path / "a.kmz") as zf:
+        assert zf.read("doc.kml") == kml_bytes(layers, decimals=5)
+
+
 # -- CSV -----------------------------------------------------------------------------------------
 
 

@@ -524,8 +524,12 @@ def export_workspace(
             elif fmt in ("kml", "kmz"):
                 from geotrack.export.kml import write_kml, write_kmz
 
-                writer = write_kml if fmt == "kml" else write_kmz
-                writer(tmp / files[0], by_name, description=description, decimals=precision)
+                kw = {"description": description, "decimals": precision}
+                if fmt == "kml":
+                    write_kml(tmp / files[0], by_name, **kw)
+                else:  # one document for both: the KMZ compresses the KML written just before
+                    kml = tmp / targets["kml"][0] if "kml" in targets else None
+                    write_kmz(tmp / files[0], by_name, kml_file=kml, **kw)
             elif fmt == "csv":
                 from geotrack.export.csv_out import write_csv
 

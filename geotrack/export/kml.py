@@ -1,4 +1,4 @@
-"""KML and KMZ for Google Earth, built with :mod:`xml.etree.ElementTree`.
+"""KML and KMZ for Google Earth, streamed to the file as it is built.
 
 - crossings as placemarks styled by kind (one colour per kind, as in QGIS),
   with a ``TimeSpan`` from their reports (``begin`` = first seen, ``end`` = last
@@ -7,7 +7,7 @@
 - the stretch, the border, the county segments and the towns, and the density
   bins if computed, in their own folders.
 
-All text goes through the XML library, so ``<``, ``&`` and quotes are escaped;
+All text is escaped as :mod:`xml.etree.ElementTree` escapes it (``<``, ``&``, quotes);
 balloon text is HTML, so every value in it is HTML-escaped first (Google Earth
 shows it as text, never as markup or script), links are made only of
 ``http(s)`` URLs, and the balloon template shows only that escaped description
@@ -22,17 +22,17 @@ from __future__ import annotations
 
 __all__ = ["kml_bytes", "write_kml", "write_kmz", "xml_text"]
 
+import functools
 import html
+import io
 import os
 import re
-import uuid
-import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from geotrack.export._model import DOMAINS, Layer, iso
+from geotrack.export._model import DOMAINS, Field, Layer, iso
 from geotrack.export.qml import KIND_COLORS
 
 _KML_NS = "http://www.opengis.net/kml/2.2"
@@ -61,22 +61,89 @@ def _kml_color(rgb: str, alpha: int = 255) -> str:
     return f"{alpha:02x}{b:02x}{g:02x}{r:02x}"
 
 
-class _Builder:
-    def __init__(self) -> None:
-        self.cr_token = "GTCR" + uuid.uuid4().hex
+class _Writer:
+    """Streams an XML document, one element per line indented by depth (as ``ET.indent``).
+
+    Text and attribute values are escaped as :mod:`xml.etree.ElementTree`
+    escapes them; a carriage return is written as ``&#13;`` so that it survives
+    parsing.  Pieces are collected and written to *write* in large chunks.
+    """
+
+    def __init__(self, write: Callable[[str], Any]) -> None:
+        self._write = write
+        self._parts: list[str] = []
+        self.depth = 0
+        self._first = True
+
+    def _line(self) -> str:
+        if self._first:
+            self._first = False
+            return ""
+        return "\n" + " " * self.depth
 
     def text(self, value: Any) -> str:
-        value = iso(value)
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        text = xml_text("" if value is None else str(value))
-        return text.replace("\r", self.cr_token)
+        if type(value) is not str:
+            value = iso(value)
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            value = "" if value is None else str(value)
+        return _xml_escaped(value)
 
-    def sub(self, parent: ET.Element, tag: str, text: Any = None, **attrib: str) -> ET.Element:
-        el = ET.SubElement(parent, tag, attrib)
-        if text is not None:
-            el.text = self.text(text)
-        return el
+    def open(self, tag: str, **attrib: str) -> None:
+        self._parts.append(f"{self._line()}<{tag}{_attrs(attrib) if attrib else ''}>")
+        self.depth += 1
+
+    def close(self, tag: str) -> None:
+        self.depth -= 1
+        self._parts.append(f"\n{' ' * self.depth}</{tag}>")
+        if len(self._parts) > 8192:
+            self.flush()
+
+    def leaf(self, tag: str, text: Any = None, **attrib: str) -> None:
+        body = "" if text is None else self.text(text)
+        attrs = _attrs(attrib) if attrib else ""
+        if body:
+            self._parts.append(f"{self._line()}<{tag}{attrs}>{body}</{tag}>")
+        else:
+            self._parts.append(f"{self._line()}<{tag}{attrs} />")
+
+    def raw(self, text: str) -> None:
+        """Append text already laid out and escaped."""
+        self._parts.append(text)
+
+    def flush(self) -> None:
+        self._write("".join(self._parts))
+        self._parts.clear()
+
+
+def _escape(text: str) -> str:
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    return text
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _xml_escaped(text: str) -> str:
+    # values repeat a lot (kinds, dates, sources): cached
+    return _escape(xml_text(text))
+
+
+#: HTML escaping of balloon text, cached for the same reason.
+_html = functools.lru_cache(maxsize=1 << 16)(html.escape)
+
+
+def _attrs(attrib: Mapping[str, str]) -> str:
+    out = ""
+    for k, v in attrib.items():
+        v = _escape(xml_text(v)).replace('"', "&quot;").replace("\n", "&#10;")
+        out += f' {k}="{v.replace(chr(9), "&#09;")}"'
+    return out
 
 
 def _num(x: float, nd: int) -> str:
@@ -88,27 +155,31 @@ def _coords(coords: Sequence[Sequence[float]], nd: int) -> str:
     return " ".join(f"{_num(c[0], nd)},{_num(c[1], nd)}" for c in coords)
 
 
-def _geometry(b: _Builder, parent: ET.Element, geom: Mapping[str, Any] | None, nd: int) -> None:
+def _geometry(w: _Writer, geom: Mapping[str, Any] | None, nd: int) -> None:
     if not geom:
         return
     kind = geom["type"]
     if kind == "Point":
-        pt = b.sub(parent, "Point")
-        b.sub(pt, "coordinates", _coords([geom["coordinates"]], nd))
+        w.open("Point")
+        w.leaf("coordinates", _coords([geom["coordinates"]], nd))
+        w.close("Point")
     elif kind == "LineString":
-        ls = b.sub(parent, "LineString")
-        b.sub(ls, "tessellate", "1")
-        b.sub(ls, "coordinates", _coords(geom["coordinates"], nd))
+        _line_string(w, geom["coordinates"], nd)
     elif kind == "MultiLineString":
-        multi = b.sub(parent, "MultiGeometry")
+        w.open("MultiGeometry")
         for part in geom["coordinates"]:
-            ls = b.sub(multi, "LineString")
-            b.sub(ls, "tessellate", "1")
-            b.sub(ls, "coordinates", _coords(part, nd))
+            _line_string(w, part, nd)
+        w.close("MultiGeometry")
 
 
-def _label(layer: Layer, name: str, value: Any) -> str:
-    fld = layer.field(name)
+def _line_string(w: _Writer, coords: Sequence[Sequence[float]], nd: int) -> None:
+    w.open("LineString")
+    w.leaf("tessellate", "1")
+    w.leaf("coordinates", _coords(coords, nd))
+    w.close("LineString")
+
+
+def _label(fld: Field, value: Any) -> str:
     if fld.domain and value is not None:
         return DOMAINS[fld.domain].codes.get(value, str(value))
     value = iso(value)
@@ -125,90 +196,213 @@ def _link(url: Any) -> str:
 
 
 def _description(site: Any, sites: Layer, reports: Sequence[Any], report_layer: Layer) -> str:
-    esc = html.escape
+    esc = _html
     rows = []
-    for name in sites.field_names:
-        value = site.properties.get(name)
-        if value is None or name == "id":
+    for fld in sites.fields:
+        value = site.properties.get(fld.name)
+        if value is None or fld.name == "id":
             continue
         rows.append(
-            f"<tr><th align='left'>{esc(sites.field(name).alias)}</th>"
-            f"<td>{esc(_label(sites, name, value))}</td></tr>"
+            f"<tr><th align='left'>{esc(fld.alias)}</th><td>{esc(_label(fld, value))}</td></tr>"
         )
     parts = [f"<table>{''.join(rows)}</table>"]
     for rep in reports:
         p = rep.properties
         items = []
-        for name in report_layer.field_names:
-            value = p.get(name)
-            if value is None or name == "site_id":
+        for fld in report_layer.fields:
+            value = p.get(fld.name)
+            if value is None or fld.name == "site_id":
                 continue
-            shown = (
-                _link(value)
-                if name in ("url", "archive_url")
-                else esc(_label(report_layer, name, value))
-            )
-            items.append(f"<li><b>{esc(report_layer.field(name).alias)}</b>: {shown}</li>")
+            shown = _link(value) if fld.name in ("url", "archive_url") else esc(_label(fld, value))
+            items.append(f"<li><b>{esc(fld.alias)}</b>: {shown}</li>")
         parts.append(
             f"<h4>Report {esc(str(p.get('report_id') or ''))}</h4><ul>{''.join(items)}</ul>"
         )
     return "".join(parts)
 
 
-def _styles(b: _Builder, doc: ET.Element) -> None:
-    for kind, label in DOMAINS["kind"].codes.items():
-        st = b.sub(doc, "Style", id=f"kind-{kind}")
-        icon = b.sub(st, "IconStyle")
-        b.sub(icon, "color", _kml_color(KIND_COLORS.get(kind, "120,120,120")))
-        b.sub(icon, "scale", "1.1")
-        b.sub(b.sub(icon, "Icon"), "href", _ICON)
-        b.sub(b.sub(st, "LabelStyle"), "scale", "0.8")
-        b.sub(b.sub(st, "BalloonStyle"), "text", _BALLOON)
-        del label
+def _styles(w: _Writer) -> None:
+    for kind in DOMAINS["kind"].codes:
+        w.open("Style", id=f"kind-{kind}")
+        _icon_style(w, _kml_color(KIND_COLORS.get(kind, "120,120,120")), "1.1")
+        w.open("LabelStyle")
+        w.leaf("scale", "0.8")
+        w.close("LabelStyle")
+        _balloon_style(w)
+        w.close("Style")
     for sid, color, width in (
         ("stretch", "31,120,180", "4"),
         ("border", "106,61,154", "2"),
         ("county", "120,120,120", "7"),
     ):
-        st = b.sub(doc, "Style", id=sid)
-        ls = b.sub(st, "LineStyle")
-        b.sub(ls, "color", _kml_color(color, 200 if sid == "county" else 255))
-        b.sub(ls, "width", width)
-        b.sub(b.sub(st, "BalloonStyle"), "text", _BALLOON)
+        w.open("Style", id=sid)
+        w.open("LineStyle")
+        w.leaf("color", _kml_color(color, 200 if sid == "county" else 255))
+        w.leaf("width", width)
+        w.close("LineStyle")
+        _balloon_style(w)
+        w.close("Style")
     for country, color in (("CN", "200,30,30"), ("KP", "30,80,170")):
-        st = b.sub(doc, "Style", id=f"town-{country}")
-        icon = b.sub(st, "IconStyle")
-        b.sub(icon, "color", _kml_color(color))
-        b.sub(icon, "scale", "0.7")
-        b.sub(b.sub(icon, "Icon"), "href", _ICON)
-        b.sub(b.sub(st, "BalloonStyle"), "text", _BALLOON)
+        w.open("Style", id=f"town-{country}")
+        _icon_style(w, _kml_color(color), "0.7")
+        _balloon_style(w)
+        w.close("Style")
 
 
-def _extended(b: _Builder, parent: ET.Element, layer: Layer, props: Mapping[str, Any]) -> None:
-    ext = b.sub(parent, "ExtendedData")
-    for f in layer.fields:
-        data = b.sub(ext, "Data", name=f.name)
-        b.sub(data, "displayName", f.alias)
-        b.sub(data, "value", props.get(f.name))
+def _icon_style(w: _Writer, color: str, scale: str) -> None:
+    w.open("IconStyle")
+    w.leaf("color", color)
+    w.leaf("scale", scale)
+    w.open("Icon")
+    w.leaf("href", _ICON)
+    w.close("Icon")
+    w.close("IconStyle")
+
+
+def _balloon_style(w: _Writer) -> None:
+    w.open("BalloonStyle")
+    w.leaf("text", _BALLOON)
+    w.close("BalloonStyle")
+
+
+def _extended(w: _Writer, layer: Layer, props: Mapping[str, Any]) -> None:
+    w.open("ExtendedData")
+    for name, head, tail in _data_elements(layer.fields, w.depth):
+        value = w.text(props.get(name))
+        w.raw(f"{head}<value>{value}</value>{tail}" if value else f"{head}<value />{tail}")
+    w.close("ExtendedData")
+
+
+@functools.cache
+def _data_elements(fields: tuple[Field, ...], depth: int) -> list[tuple[str, str, str]]:
+    """The fixed text before and after the ``<value>`` of each field's ``<Data>`` at *depth*."""
+    outer, inner = "\n" + " " * depth, "\n" + " " * (depth + 1)
+    out = []
+    for f in fields:
+        alias = _escape(xml_text(f.alias))
+        label = f"<displayName>{alias}</displayName>" if alias else "<displayName />"
+        head = f"{outer}<Data{_attrs({'name': f.name})}>{inner}{label}{inner}"
+        out.append((f.name, head, f"{outer}</Data>"))
+    return out
 
 
 def _simple_description(layer: Layer, props: Mapping[str, Any]) -> str:
     rows = "".join(
-        f"<tr><th align='left'>{html.escape(f.alias)}</th>"
-        f"<td>{html.escape(_label(layer, f.name, props.get(f.name)))}</td></tr>"
+        f"<tr><th align='left'>{_html(f.alias)}</th>"
+        f"<td>{_html(_label(f, props.get(f.name)))}</td></tr>"
         for f in layer.fields
         if props.get(f.name) is not None
     )
     return f"<table>{rows}</table>"
 
 
-def kml_bytes(
+def _document(
+    w: _Writer,
     layers: Mapping[str, Layer],
     *,
     title: str = "geotrack: reported crossings of the Yalu (Amnok)",
     description: str = "",
     decimals: int = 7,
-) -> bytes:
+) -> None:
+    w.open("kml", xmlns=_KML_NS)
+    w.open("Document")
+    w.leaf("name", title)
+    w.leaf("open", "1")
+    w.leaf("description", html.escape(description).replace("\n", "<br/>"))
+    _styles(w)
+
+    sites, reports = layers["crossings"], layers["reports"]
+    by_site: dict[str, list[Any]] = {}
+    for rep in sorted(reports.features, key=lambda f: f.fid):
+        by_site.setdefault(rep.properties.get("site_id"), []).append(rep)
+    w.open("Folder")
+    w.leaf("name", sites.title)
+    w.leaf("open", "1")
+    for site in sorted(sites.features, key=lambda f: f.fid):
+        p = site.properties
+        attrib = {"id": site.key} if _NCNAME.match(site.key) else {}
+        w.open("Placemark", **attrib)
+        name = site.key + (f" {p['name']}" if p.get("name") else "")
+        w.leaf("name", name)
+        w.leaf(
+            "description",
+            f"<h3>{html.escape(name)}</h3>"
+            + _description(site, sites, by_site.get(site.key, []), reports),
+        )
+        if p.get("first_seen") or p.get("last_seen"):
+            w.open("TimeSpan")
+            if p.get("first_seen"):
+                w.leaf("begin", p["first_seen"])
+            if p.get("last_seen"):
+                w.leaf("end", p["last_seen"])
+            w.close("TimeSpan")
+        w.leaf("styleUrl", f"#kind-{p.get('kind') if p.get('kind') in KIND_COLORS else 'other'}")
+        _extended(w, sites, p)
+        _geometry(w, site.geometry, decimals)
+        w.close("Placemark")
+    w.close("Folder")
+
+    for lname in ("towns", "stretch", "county_segments", "border"):
+        if lname not in layers:
+            continue
+        layer = layers[lname]
+        w.open("Folder")
+        w.leaf("name", layer.title)
+        for feat in sorted(layer.features, key=lambda f: f.fid):
+            w.open("Placemark")
+            label = feat.properties.get("name") or feat.properties.get("county") or feat.key
+            w.leaf("name", label)
+            w.leaf(
+                "description",
+                f"<h3>{html.escape(str(label))}</h3>" + _simple_description(layer, feat.properties),
+            )
+            if lname == "towns":
+                country = feat.properties.get("country")
+                style = f"#town-{country}" if country in ("CN", "KP") else "#town-CN"
+            else:
+                style = {"stretch": "#stretch", "border": "#border"}.get(lname, "#county")
+            w.leaf("styleUrl", style)
+            _extended(w, layer, feat.properties)
+            _geometry(w, feat.geometry, decimals)
+            w.close("Placemark")
+        w.close("Folder")
+
+    dens = [layers[n] for n in layers if n.startswith("density") and layers[n].geometry_type]
+    for layer in dens[:1]:
+        attr = layer.extra.get("graduated_attr", "per_km")
+        values = [v for f in layer.features if (v := f.properties.get(attr)) is not None]
+        top = max(values, default=0.0) or 1.0
+        w.open("Folder")
+        w.leaf("name", layer.title)
+        w.leaf("description", layer.description)
+        for feat in sorted(layer.features, key=lambda f: f.fid):
+            value = feat.properties.get(attr) or 0.0
+            cls = min(int(value / top * len(_RAMP)), len(_RAMP) - 1)
+            w.open("Placemark")
+            w.leaf("name", f"{value:.3g} {layer.extra.get('unit', 'per km')}")
+            w.leaf("description", _simple_description(layer, feat.properties))
+            w.open("Style")
+            w.open("LineStyle")
+            w.leaf("color", "ff" + _RAMP[cls])
+            w.leaf("width", "6")
+            w.close("LineStyle")
+            w.close("Style")
+            _extended(w, layer, feat.properties)
+            _geometry(w, feat.geometry, decimals)
+            w.close("Placemark")
+        w.close("Folder")
+    w.close("Document")
+    w.close("kml")
+    w.flush()
+
+
+def _stream(out: IO[str], layers: Mapping[str, Layer], **kw: Any) -> None:
+    out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+    _document(_Writer(out.write), layers, **kw)
+    out.write("\n")
+
+
+def kml_bytes(layers: Mapping[str, Layer], **kw: Any) -> bytes:
     """The KML document (UTF-8 bytes) for the exported layers.
 
     Parameters
@@ -233,96 +427,13 @@ def kml_bytes(
     >>> "<begin>2025-10-01</begin>" in text, "<b>x" in text
     (True, False)
     """
-    b = _Builder()
-    root = ET.Element("kml", {"xmlns": _KML_NS})
-    doc = b.sub(root, "Document")
-    b.sub(doc, "name", title)
-    b.sub(doc, "open", "1")
-    b.sub(doc, "description", html.escape(description).replace("\n", "<br/>"))
-    _styles(b, doc)
-
-    sites, reports = layers["crossings"], layers["reports"]
-    by_site: dict[str, list[Any]] = {}
-    for rep in sorted(reports.features, key=lambda f: f.fid):
-        by_site.setdefault(rep.properties.get("site_id"), []).append(rep)
-    folder = b.sub(doc, "Folder")
-    b.sub(folder, "name", sites.title)
-    b.sub(folder, "open", "1")
-    for site in sorted(sites.features, key=lambda f: f.fid):
-        p = site.properties
-        attrib = {"id": site.key} if _NCNAME.match(site.key) else {}
-        pm = b.sub(folder, "Placemark", **attrib)
-        name = site.key + (f" {p['name']}" if p.get("name") else "")
-        b.sub(pm, "name", name)
-        b.sub(
-            pm,
-            "description",
-            f"<h3>{html.escape(name)}</h3>"
-            + _description(site, sites, by_site.get(site.key, []), reports),
-        )
-        if p.get("first_seen") or p.get("last_seen"):
-            span = b.sub(pm, "TimeSpan")
-            if p.get("first_seen"):
-                b.sub(span, "begin", p["first_seen"])
-            if p.get("last_seen"):
-                b.sub(span, "end", p["last_seen"])
-        b.sub(pm, "styleUrl", f"#kind-{p.get('kind') if p.get('kind') in KIND_COLORS else 'other'}")
-        _extended(b, pm, sites, p)
-        _geometry(b, pm, site.geometry, decimals)
-
-    for lname in ("towns", "stretch", "county_segments", "border"):
-        if lname not in layers:
-            continue
-        layer = layers[lname]
-        folder = b.sub(doc, "Folder")
-        b.sub(folder, "name", layer.title)
-        for feat in sorted(layer.features, key=lambda f: f.fid):
-            pm = b.sub(folder, "Placemark")
-            label = feat.properties.get("name") or feat.properties.get("county") or feat.key
-            b.sub(pm, "name", label)
-            b.sub(
-                pm,
-                "description",
-                f"<h3>{html.escape(str(label))}</h3>" + _simple_description(layer, feat.properties),
-            )
-            if lname == "towns":
-                country = feat.properties.get("country")
-                style = f"#town-{country}" if country in ("CN", "KP") else "#town-CN"
-            else:
-                style = {"stretch": "#stretch", "border": "#border"}.get(lname, "#county")
-            b.sub(pm, "styleUrl", style)
-            _extended(b, pm, layer, feat.properties)
-            _geometry(b, pm, feat.geometry, decimals)
-
-    dens = [layers[n] for n in layers if n.startswith("density") and layers[n].geometry_type]
-    for layer in dens[:1]:
-        attr = layer.extra.get("graduated_attr", "per_km")
-        values = [v for f in layer.features if (v := f.properties.get(attr)) is not None]
-        top = max(values, default=0.0) or 1.0
-        folder = b.sub(doc, "Folder")
-        b.sub(folder, "name", layer.title)
-        b.sub(folder, "description", layer.description)
-        for feat in sorted(layer.features, key=lambda f: f.fid):
-            value = feat.properties.get(attr) or 0.0
-            cls = min(int(value / top * len(_RAMP)), len(_RAMP) - 1)
-            pm = b.sub(folder, "Placemark")
-            b.sub(pm, "name", f"{value:.3g} {layer.extra.get('unit', 'per km')}")
-            b.sub(pm, "description", _simple_description(layer, feat.properties))
-            st = b.sub(pm, "Style")
-            ls = b.sub(st, "LineStyle")
-            b.sub(ls, "color", "ff" + _RAMP[cls])
-            b.sub(ls, "width", "6")
-            _extended(b, pm, layer, feat.properties)
-            _geometry(b, pm, feat.geometry, decimals)
-
-    ET.indent(root, space=" ")
-    body = ET.tostring(root, encoding="unicode")
-    body = body.replace(b.cr_token, "&#13;")
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
+    out = io.StringIO()
+    _stream(out, layers, **kw)
+    return out.getvalue().encode("utf-8")
 
 
 def write_kml(path: str | os.PathLike[str], layers: Mapping[str, Layer], **kw: Any) -> Path:
-    """Write the KML document (see :func:`kml_bytes`) to *path*.
+    """Write the KML document (see :func:`kml_bytes`) to *path*, streamed as it is built.
 
     Examples
     --------
@@ -333,12 +444,31 @@ def write_kml(path: str | os.PathLike[str], layers: Mapping[str, Layer], **kw: A
     'a.kml'
     """
     path = Path(path)
-    path.write_bytes(kml_bytes(layers, **kw))
+    with path.open("w", encoding="utf-8", newline="") as out:
+        _stream(out, layers, **kw)
     return path
 
 
-def write_kmz(path: str | os.PathLike[str], layers: Mapping[str, Layer], **kw: Any) -> Path:
+def write_kmz(
+    path: str | os.PathLike[str],
+    layers: Mapping[str, Layer],
+    *,
+    kml_file: str | os.PathLike[str] | None = None,
+    **kw: Any,
+) -> Path:
     """Write a KMZ: a zip archive holding the KML document as ``doc.kml``.
+
+    Parameters
+    ----------
+    path : path-like
+        The KMZ to write.
+    layers : mapping of str to Layer
+        As for :func:`kml_bytes`.
+    kml_file : path-like, optional
+        The KML document :func:`write_kml` wrote from the same *layers* and
+        options: it is compressed as it is instead of being built a second time.
+    **kw
+        As for :func:`kml_bytes`.
 
     Examples
     --------
@@ -351,5 +481,12 @@ def write_kmz(path: str | os.PathLike[str], layers: Mapping[str, Layer], **kw: A
     """
     path = Path(path)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("doc.kml", kml_bytes(layers, **kw))
+        if kml_file is not None:
+            zf.write(kml_file, "doc.kml")
+        else:
+            with (
+                zf.open("doc.kml", "w") as raw,
+                io.TextIOWrapper(raw, encoding="utf-8", newline="") as out,
+            ):
+                _stream(out, layers, **kw)
     return path
