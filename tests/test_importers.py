@@ -230,7 +230,7 @@ def test_kml_placemarks():
         "lat": "41.4017",
         "name": "Pontoon at <Hyesan> 🚣",
         "notes": '<b>seen</b> on imagery & "confirmed"',
-        "event_start": "2025-10-01",
+        "event_start": "2025-10-01T00:00:00Z",  # converted to UTC by prepare_crossings
         "event_end": "2025-11",
         "kind": "pontoon",
         "source_name": "NK News",
@@ -268,7 +268,6 @@ def test_kml_file_from_google_earth(ws):
             "<Placemark><Point><coordinates>127.27</coordinates></Point></Placemark>",
             "<coordinates> must read LON,LAT",
         ),
-        ("<Placemark><Point></Point></Placemark>", "<coordinates> must read LON,LAT"),
     ],
 )
 def test_kml_bad_placemarks(body, message):

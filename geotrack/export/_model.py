@@ -30,6 +30,7 @@ __all__ = [
     "round_geometry",
 ]
 
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -213,6 +214,8 @@ REPORT_FIELDS: tuple[Field, ...] = (
     Field("credibility", "int", "Information credibility (1-6)", "credibility"),
     Field("verification", "str", "Verification", "verification"),
     Field("notes", "str", "Notes"),
+    Field("source_ref", "str", "Reference in the source (its id)"),
+    Field("extra", "str", "Other columns of the imported file (JSON)"),
 )
 #: Fields left out by a public export, per layer, and why.
 PUBLIC_DROPPED: dict[str, dict[str, str]] = {
@@ -225,6 +228,7 @@ PUBLIC_DROPPED: dict[str, dict[str, str]] = {
         "archive_url": "archive URLs",
         "sha256": "SHA-256 digests of captured items",
         "notes": "report notes",
+        "extra": "other columns kept from imported files",
     },
 }
 
@@ -469,6 +473,8 @@ def crossing_layers(
         for n, rep in enumerate(rep_list, start=1):
             rp = dict(rep)
             rp["site_id"] = key
+            if isinstance(rp.get("extra"), dict):  # one text column in every table format
+                rp["extra"] = json.dumps(rp["extra"], ensure_ascii=False)
             rid = str(rp.get("report_id") or f"R{n}")
             rp["report_id"] = rid
             m = _REPORT_NUM_RE.match(rid)

@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from geotrack.errors import DataError, GeotrackError, OutputExistsError, StorageError, UsageError
 from geotrack.export._model import (
     PUBLIC_DROPPED,
@@ -585,6 +587,8 @@ def _nested_reports(reports: Layer) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for rep in sorted(reports.features, key=lambda f: f.fid):
         props = {k: iso(v) for k, v in rep.properties.items() if k != "site_id"}
+        if isinstance(props.get("extra"), str):  # an object again, as the layer holds it
+            props["extra"] = orjson.loads(props["extra"])
         out.setdefault(rep.properties["site_id"], {"reports": []})["reports"].append(props)
     return out
 

@@ -25,6 +25,7 @@ __all__ = ["kml_bytes", "write_kml", "write_kmz", "xml_text"]
 import functools
 import html
 import io
+import json
 import os
 import re
 import zipfile
@@ -265,12 +266,29 @@ def _balloon_style(w: _Writer) -> None:
     w.close("BalloonStyle")
 
 
-def _extended(w: _Writer, layer: Layer, props: Mapping[str, Any]) -> None:
+def _extended(
+    w: _Writer, layer: Layer, props: Mapping[str, Any], reports: Sequence[Any] | None = None
+) -> None:
     w.open("ExtendedData")
     for name, head, tail in _data_elements(layer.fields, w.depth):
         value = w.text(props.get(name))
         w.raw(f"{head}<value>{value}</value>{tail}" if value else f"{head}<value />{tail}")
+    if reports is not None:
+        _reports_data(w, reports)
     w.close("ExtendedData")
+
+
+def _reports_data(w: _Writer, reports: Sequence[Any]) -> None:
+    """A site's reports, every field, as JSON text in ``<Data name="reports">``.
+
+    JSON escapes every control character, so the reports come back exactly when
+    the KML is imported (a ``Data`` value cannot carry NUL or ESC).
+    """
+    rows = [{k: iso(v) for k, v in r.properties.items() if k != "site_id"} for r in reports]
+    w.open("Data", name="reports")
+    w.leaf("displayName", "Reports (JSON)")
+    w.leaf("value", json.dumps(rows, ensure_ascii=True))
+    w.close("Data")
 
 
 @functools.cache
@@ -337,7 +355,7 @@ def _document(
                 w.leaf("end", p["last_seen"])
             w.close("TimeSpan")
         w.leaf("styleUrl", f"#kind-{p.get('kind') if p.get('kind') in KIND_COLORS else 'other'}")
-        _extended(w, sites, p)
+        _extended(w, sites, p, by_site.get(site.key, []))
         _geometry(w, site.geometry, decimals)
         w.close("Placemark")
     w.close("Folder")

@@ -5,7 +5,10 @@ and ``lat_column``; columns called ``lon``/``lat`` (or ``longitude``, ``lng``,
 ``x``, ``geom_x``... in any case); a WKT column (``wkt``, ``geom_wkt``,
 ``geometry``, ``the_geom``: ``POINT (127.2 41.5)``, as GDAL writes with
 ``GEOMETRY=AS_WKT``).  In a file separated by ``;`` numbers may use a decimal
-comma.  Coordinates may be degrees-minutes-seconds (``41°24'36"N``).
+comma.  Coordinates may be degrees-minutes-seconds (``41°24'36"N``).  In
+geotrack's own reports CSV (it has ``n_reports``, ``report_id`` and ``first_seen``
+columns) the ``'`` its exporter puts before a text that starts like a formula
+(``=``, ``+``, ``-``, ``@``...) is taken off again.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import re
 from typing import Any
 
 from geotrack.errors import ImportFileError, Problem
+from geotrack.escape import FORMULA_PREFIXES
 from geotrack.importers._read import decode_text
 from geotrack.importers._types import Candidates
 from geotrack.importers.values import parse_coordinate
@@ -122,6 +126,8 @@ def from_csv(
             raise ImportFileError(f"{what}: header={header!r}: a CSV needs {wanted}")
     comma = delimiter == ";"
     out = Candidates([], [], "csv", decimal_comma=comma)
+    # geotrack's reports CSV prefixes ' to a text that starts like a formula: take it off
+    ours = {"n_reports", "report_id", "first_seen"} <= set(cols)
     try:
         for line_no, values in enumerate(reader, 2):
             if not any(v.strip() for v in values):
@@ -157,6 +163,8 @@ def from_csv(
             for i, (name, value) in enumerate(zip(names, values, strict=True)):
                 if i in (lon_i, lat_i, wkt_i) or value == "":
                     continue
+                if ours and value[:1] == "'" and value[1:].startswith(FORMULA_PREFIXES):
+                    value = value[1:]
                 rec[name] = value
             out.records.append(rec)
             out.rows.append(row)

@@ -24,7 +24,7 @@ def point_of(geom: Any) -> tuple[Any, Any] | str:
     if not isinstance(geom, dict) or geom.get("type") is None:
         return "has no location (its geometry is null)"
     kind, coords = geom.get("type"), geom.get("coordinates")
-    if kind == "MultiPoint" and isinstance(coords, list):
+    if kind == "MultiPoint" and isinstance(coords, (list, tuple)):
         if len(coords) == 1:
             coords = coords[0]
         elif not coords:
@@ -40,9 +40,9 @@ def point_of(geom: Any) -> tuple[Any, Any] | str:
             f"geometry={kind!r}: crossings are Points; convert lines or polygons to a point "
             "(e.g. their centroid) first, or pass --points-only to skip them"
         )
-    if isinstance(coords, list) and not coords:
+    if isinstance(coords, (list, tuple)) and not coords:
         return "has no location (a Point with no coordinates)"
-    if not isinstance(coords, list) or len(coords) < 2:
+    if not isinstance(coords, (list, tuple)) or len(coords) < 2:
         return "a Point needs [longitude, latitude]"
     return coords[0], coords[1]
 

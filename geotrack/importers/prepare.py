@@ -234,6 +234,23 @@ def prepare_crossings(
             ref, fid = str(fid), None
         site, report = _split(rec)
         nested = site.pop("reports", None)
+        if isinstance(nested, str):  # a geotrack KML's reports, as JSON text
+            try:
+                nested = json.loads(nested)
+            except ValueError:
+                problems.append(Problem("reports", nested[:40], "must be a JSON list", row))
+                continue
+        if nested is not None and report:
+            problems.append(
+                Problem(
+                    sorted(report)[0],
+                    report[sorted(report)[0]],
+                    "is a report field beside a reports list: put it in the reports, or map "
+                    "the column elsewhere with --map",
+                    row,
+                )
+            )
+            continue
         reports = nested if isinstance(nested, list) else [report]
         if nested is not None and not isinstance(nested, list):
             site["reports"] = nested  # validation says what is wrong with it
