@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from geotrack.claims.records import import_claims
 from geotrack.records import import_crossings
 from geotrack.workspace import Workspace, init_workspace
 
@@ -109,8 +110,61 @@ def records(ws: Workspace) -> list[dict[str, Any]]:
     ]
 
 
+#: Text fields of a claim and of a relay that take free text.
+CLAIM_TEXT = (
+    "claimed_by",
+    "what_as_printed",
+    "area_as_printed",
+    "stated_length_as_printed",
+    "imagery",
+    "activity_period_as_printed",
+)
+RELAY_TEXT = ("publisher", "quote", *CLAIM_TEXT[1:])
+
+
+def claims() -> list[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
+    """Two made-up claims: one with a relay per hostile text in every text field, one plain."""
+    relays = [
+        {
+            **dict.fromkeys(RELAY_TEXT, text),
+            "url": "https://example.org/c?a=1&b=<2>",
+            "published": "2025-12-09",
+            "language": "en",
+            "count": 5,
+            "count_qualifier": "at_least",
+            "stated_length": 30,
+            "stated_unit": "km",
+            "notes": text + NOTE_MARK,
+        }
+        for text in HOSTILE
+    ]
+    hostile = {
+        **{k: HOSTILE[i % len(HOSTILE)] for i, k in enumerate(CLAIM_TEXT)},
+        "count": 5,
+        "count_qualifier": "at_least",
+        "area": {"kind": "counties", "counties": ["Hyesan", "Pochon"], "basis": HOSTILE[1]},
+        "stated_length": 30,
+        "stated_unit": "km",
+        "notes": HOSTILE[2] + NOTE_MARK,
+    }
+    plain = {
+        "claimed_by": "Analyst (made up for a test)",
+        "count": 24,
+        "count_qualifier": "more_than",
+        "area": {"kind": "between", "between": ["Hyesan", "county:Kimjongsuk"]},
+        "stated_length": 50,
+        "stated_unit": "mi",
+        "activity_start": "2024-04",
+    }
+    return [
+        ("C1", hostile, relays),
+        ("C2", plain, [{"publisher": "Outlet (made up)", "url": "https://example.org/p"}]),
+    ]
+
+
 def make_workspace(folder: Path) -> Workspace:
-    """A workspace in *folder* holding :func:`records`."""
+    """A workspace in *folder* holding :func:`records` and :func:`claims`."""
     ws = init_workspace(folder)
     import_crossings(ws, records(ws))
+    import_claims(ws, claims())
     return ws

@@ -37,7 +37,7 @@ def test_export_json_lists_files(hws, tmp_path):
     res = run("-w", str(hws.path), "-o", str(out), "--format", "gpkg,csv", "--json")
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert doc["files"] == ["geotrack.gpkg", "geotrack-reports.csv"]
+    assert doc["files"] == ["geotrack.gpkg", "geotrack-reports.csv", "geotrack-claims.csv"]
     assert doc["counts"]["crossings"] == 3
     assert doc["public"] is False and doc["removed"] == []
     assert doc["window"]["name"] == "reported" and doc["crossing_decimals"] == 7

@@ -80,6 +80,7 @@ def test_every_format_is_written(exported):
         "geotrack.kml",
         "geotrack.kmz",
         "geotrack-reports.csv",
+        "geotrack-claims.csv",
         "geotrack-density.tif",
         "geotrack-density.qml",
         "geotrack.qgz",
@@ -101,6 +102,9 @@ def test_gpkg_layers_counts_crs_and_types(exported):
     assert set(layers) == {
         "crossings",
         "reports",
+        "claims",
+        "relays",
+        "official_crossings",
         "stretch",
         "county_segments",
         "border",
@@ -254,6 +258,8 @@ def test_geojson_rfc7946_and_text_exact(exported):
     assert names == sorted(
         [
             "crossings",
+            "claims",
+            "official_crossings",
             "stretch",
             "county_segments",
             "border",
@@ -498,7 +504,7 @@ def test_public_export_coarsens_and_drops(tmp_path):
             checked += 1
             for secret in secrets:
                 assert secret not in data, (path.name, secret)
-    assert checked == 11
+    assert checked == 14
     doc = json.loads((tmp_path / "out/geotrack-geojson/crossings.geojson").read_text("utf-8"))
     shift = coarsening_m(2, 41.6)["max_shift_m"]
     for feat in doc["features"]:

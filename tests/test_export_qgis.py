@@ -27,6 +27,8 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 PROBE = Path(__file__).with_name("qgis_probe.py")
 GEOMETRY_LAYERS = (
     "crossings",
+    "claims",
+    "official_crossings",
     "stretch",
     "county_segments",
     "border",
@@ -36,6 +38,8 @@ GEOMETRY_LAYERS = (
 )
 RENDERERS = {
     "crossings": ("categorizedSymbol", "kind"),
+    "claims": ("categorizedSymbol", "id"),
+    "official_crossings": ("singleSymbol", None),
     "towns": ("categorizedSymbol", "country"),
     "county_segments": ("categorizedSymbol", "county"),
     "stretch": ("singleSymbol", None),
@@ -46,6 +50,8 @@ RENDERERS = {
 CODED = {
     "crossings": ("kind", "status", "location_precision", "datum"),
     "reports": ("source_type", "date_precision", "reliability", "credibility", "verification"),
+    "claims": ("count_qualifier", "stated_unit", "area_kind"),
+    "relays": ("published_precision", "count_qualifier", "stated_unit"),
 }
 
 
@@ -108,6 +114,10 @@ def test_every_gpkg_layer_valid_with_the_workspace_counts(seen):
     for name in GEOMETRY_LAYERS:
         assert layers[name]["crs"] == "EPSG:4326", name
     assert layers["crossings"]["wkb_type"] == "Point"
+    assert layers["claims"]["wkb_type"] == "LineString"
+    assert layers["claims"]["feature_count"] == 2
+    assert layers["relays"]["feature_count"] == len(HOSTILE) + 1
+    assert layers["relays"]["wkb_type"] == "NoGeometry"
     assert layers["border"]["wkb_type"] == "MultiLineString"
     assert layers["reports"]["wkb_type"] == "NoGeometry"
 
@@ -224,6 +234,7 @@ def test_kml_and_kmz_open(seen):
         fields = layers["Reported crossings"]["fields"]
         assert fields["begin"] == fields["end"] == "QDateTime"
         assert fields["kind"] == "QString"  # KML has no types: a secondary format
+        assert layers["Claims about stretches"]["feature_count"] == 2
 
 
 def test_project_opens_with_every_layer_valid(seen):
@@ -242,14 +253,23 @@ def test_project_opens_with_every_layer_valid(seen):
     assert project["legend_order"][0] == "Reported crossings"
     assert project["legend_order"][-1].startswith("Density of crossings")
     rel = project["relations"]
-    assert rel == [
+    assert sorted(rel, key=lambda r: r["name"]) == [
+        {
+            "name": "Relays of the claim",
+            "valid": True,
+            "referenced": "Claims about stretches",
+            "referencing": "Relays of claims",
+        },
         {
             "name": "Reports on the crossing",
             "valid": True,
             "referenced": "Reported crossings",
             "referencing": "Reports on crossings",
-        }
+        },
     ]
+    claims = by_title["Claims about stretches"]
+    assert claims["feature_count"] == 2 and claims["renderer"]["type"] == "categorizedSymbol"
+    assert claims["value_maps"]["count_qualifier"]["at_least"] == "At least N"
     assert project["default_view_crs"] == "EPSG:32652"
     xmin, ymin, xmax, ymax = project["default_view_extent"]
     assert 300_000 < xmin < xmax < 480_000 and 4_550_000 < ymin < ymax < 4_680_000

@@ -22,6 +22,7 @@ __all__ = [
     "Field",
     "Layer",
     "check_name",
+    "claim_layers",
     "coarsening_m",
     "crossing_layers",
     "iso",
@@ -38,6 +39,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from geotrack.claim_schema import (
+    AREA_KINDS,
+    PUBLISHED_PRECISIONS,
+    QUALIFIERS,
+    UNITS,
+    claim_label,
+    stated_km,
+)
 from geotrack.errors import DataError, UsageError
 from geotrack.escape import replace_nul
 from geotrack.schema import (
@@ -88,6 +97,12 @@ DOMAINS: dict[str, Domain] = {
         Domain("reliability", "str", RELIABILITY, "Admiralty code: source reliability A-F"),
         Domain("credibility", "int", CREDIBILITY, "Admiralty code: information credibility 1-6"),
         Domain("verification", "str", VERIFICATIONS, "Verification status of the report"),
+        Domain("count_qualifier", "str", QUALIFIERS, "How the claimed count is qualified"),
+        Domain("stated_unit", "str", UNITS, "Unit of the stated length, as printed"),
+        Domain("area_kind", "str", AREA_KINDS, "How the claim's area is described"),
+        Domain(
+            "published_precision", "str", PUBLISHED_PRECISIONS, "Precision of the publication date"
+        ),
     )
 }
 
@@ -217,6 +232,62 @@ REPORT_FIELDS: tuple[Field, ...] = (
     Field("source_ref", "str", "Reference in the source (its id)"),
     Field("extra", "str", "Other columns of the imported file (JSON)"),
 )
+CLAIM_FIELDS: tuple[Field, ...] = (
+    Field("id", "str", "Claim id"),
+    Field("label", "str", "Label (count, who, first published)"),
+    Field("claimed_by", "str", "Claimed by"),
+    Field("count", "int", "Count claimed"),
+    Field("count_qualifier", "str", "Count qualifier", "count_qualifier"),
+    Field("what_as_printed", "str", "What, as printed"),
+    Field("kinds", "str", "Kinds coded from it (;-separated)"),
+    Field("area_as_printed", "str", "Area, as printed"),
+    Field("area_kind", "str", "Area described as", "area_kind"),
+    Field("area_places", "str", "Counties or places named (;-separated)"),
+    Field("area_beyond", "str", "Area runs past the stretch's end"),
+    Field("from_km", "float", "Window start (chainage km)"),
+    Field("to_km", "float", "Window end (chainage km)"),
+    Field("river_km", "float", "Window along the river (km, EPSG:32652)"),
+    Field("area_basis", "str", "How the area was resolved"),
+    Field("area_inferred", "bool", "Area reading inferred (not printed)"),
+    Field("stated_length", "float", "Stated length, as printed"),
+    Field("stated_unit", "str", "Unit of the stated length", "stated_unit"),
+    Field("stated_km", "float", "Stated length in km"),
+    Field("stated_length_as_printed", "str", "Stated length, as printed (text)"),
+    Field("imagery", "str", "Imagery"),
+    Field("activity_period_as_printed", "str", "Activity period, as printed"),
+    Field("activity_start", "date", "Activity start"),
+    Field("activity_end", "date", "Activity end"),
+    Field("first_published", "str", "First published"),
+    Field("last_published", "str", "Last published"),
+    Field("n_relays", "int", "Number of relays"),
+    Field("conflicts", "str", "Where relays differ"),
+    Field("notes", "str", "Notes"),
+    Field("created_at", "datetime", "Record created (UTC)"),
+    Field("updated_at", "datetime", "Record updated (UTC)"),
+)
+RELAY_FIELDS: tuple[Field, ...] = (
+    Field("claim_id", "str", "Claim id"),
+    Field("relay_id", "str", "Relay id"),
+    Field("publisher", "str", "Publisher"),
+    Field("published", "str", "Published"),
+    Field("published_precision", "str", "Publication date precision", "published_precision"),
+    Field("url", "str", "URL"),
+    Field("language", "str", "Language"),
+    Field("quote", "str", "Quote, as printed"),
+    Field("count", "int", "Count printed"),
+    Field("count_qualifier", "str", "Count qualifier printed", "count_qualifier"),
+    Field("what_as_printed", "str", "What, as printed"),
+    Field("kinds", "str", "Kinds coded from it (;-separated)"),
+    Field("area_as_printed", "str", "Area, as printed"),
+    Field("counties", "str", "Counties named (;-separated)"),
+    Field("between_places", "str", "Places named (;-separated)"),
+    Field("stated_length", "float", "Stated length printed"),
+    Field("stated_unit", "str", "Unit printed", "stated_unit"),
+    Field("stated_length_as_printed", "str", "Stated length, as printed (text)"),
+    Field("imagery", "str", "Imagery"),
+    Field("activity_period_as_printed", "str", "Activity period, as printed"),
+    Field("notes", "str", "Notes"),
+)
 #: Fields left out by a public export, per layer, and why.
 PUBLIC_DROPPED: dict[str, dict[str, str]] = {
     "crossings": {
@@ -230,6 +301,8 @@ PUBLIC_DROPPED: dict[str, dict[str, str]] = {
         "notes": "report notes",
         "extra": "other columns kept from imported files",
     },
+    "claims": {"notes": "claim notes"},
+    "relays": {"url": "relay URLs", "notes": "relay notes"},
 }
 
 
@@ -513,6 +586,131 @@ def crossing_layers(
     return crossings, report_layer
 
 
+def _joined(value: Any) -> str | None:
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value) or None
+    return value
+
+
+def _conflict_text(conflicts: Sequence[Mapping[str, Any]]) -> str | None:
+    parts = [
+        f"{c['field']}: "
+        + "; ".join(f"{v['value']} ({', '.join(v['relays'])})" for v in c["values"])
+        for c in conflicts
+    ]
+    return " | ".join(parts) or None
+
+
+def claim_layers(
+    features: Iterable[Mapping[str, Any]], *, precision: int, public: bool = False
+) -> tuple[Layer, Layer]:
+    """The claims layer (a LineString per claim) and the relays table from claim features.
+
+    Parameters
+    ----------
+    features : iterable of mapping
+        Claim features as the workspace stores them (``relays`` inside).
+    precision : int
+        Decimals of a degree kept in coordinates.
+    public : bool
+        Leave out :data:`PUBLIC_DROPPED` (claim notes, relay URLs and notes).
+
+    Returns
+    -------
+    (Layer, Layer)
+        ``claims`` (LineString) and ``relays`` (no geometry, ``claim_id`` refers
+        to ``claims.id``).  FIDs follow the claims' order by id; relay FIDs are
+        claim FID * 1000 + the relay's position.
+
+    Examples
+    --------
+    >>> f = {"type": "Feature", "id": "C1", "geometry": {"type": "LineString",
+    ...      "coordinates": [[127.1, 41.6], [127.2, 41.6]]}, "properties": {"id": "C1",
+    ...      "claimed_by": "NK Pro", "count": 32, "count_qualifier": "at_least",
+    ...      "area": {"kind": "counties", "counties": ["Hyesan"], "from_km": 207.1,
+    ...               "to_km": 221.9}, "relays": [{"relay_id": "C1-SBS", "publisher": "SBS"}]}}
+    >>> claims, relays = claim_layers([f], precision=7)
+    >>> claims.features[0].properties["label"], relays.features[0].properties["claim_id"]
+    ('≥32 · NK Pro', 'C1')
+    """
+    feats = sorted(features, key=lambda f: str(f.get("id")))
+    cfields, rfields = CLAIM_FIELDS, RELAY_FIELDS
+    if public:
+        cfields = tuple(f for f in cfields if f.name not in PUBLIC_DROPPED["claims"])
+        rfields = tuple(f for f in rfields if f.name not in PUBLIC_DROPPED["relays"])
+    claims: list[Feature] = []
+    relays: list[Feature] = []
+    for fid, feat in enumerate(feats, start=1):
+        key = str(feat.get("id"))
+        p = dict(feat["properties"])
+        area = p.get("area") or {}
+        geom = feat.get("geometry")
+        if not geom or geom.get("type") != "LineString":
+            raise DataError(
+                f"claim {key}: geometry={geom and geom.get('type')!r}: a claim must be a "
+                "LineString; run `geotrack validate` and export again"
+            )
+        km = stated_km(p)
+        row = {
+            **p,
+            "id": key,
+            "label": claim_label(p),
+            "kinds": _joined(p.get("kinds")),
+            "area_kind": area.get("kind"),
+            "area_places": _joined(area.get("counties") or area.get("between")),
+            "area_beyond": area.get("beyond"),
+            "from_km": area.get("from_km"),
+            "to_km": area.get("to_km"),
+            "river_km": None
+            if area.get("from_km") is None
+            else round(float(area["to_km"]) - float(area["from_km"]), 3),
+            "area_basis": area.get("basis"),
+            "area_inferred": bool(area.get("inferred")),
+            "stated_km": None if km is None else round(km, 3),
+            "n_relays": len(p.get("relays") or []),
+            "conflicts": _conflict_text(p.get("conflicts") or []),
+        }
+        claims.append(
+            Feature(fid, key, round_geometry(geom, precision), _typed(row, cfields, f"claim {key}"))
+        )
+        for n, rel in enumerate(p.get("relays") or [], start=1):
+            rr = {
+                **rel,
+                "claim_id": key,
+                "kinds": _joined(rel.get("kinds")),
+                "counties": _joined(rel.get("counties")),
+                "between_places": _joined(rel.get("between_places")),
+            }
+            rid = str(rel.get("relay_id") or f"{key}-R{n}")
+            relays.append(Feature(fid * 1000 + n, f"{key}/{rid}", None, _typed(rr, rfields, rid)))
+    note = " Public export: claim notes, relay URLs and notes left out." if public else ""
+    return (
+        Layer(
+            "claims",
+            "Claims about stretches",
+            "Claims that a source made about a stretch of the river (a count of crossings over "
+            "an area described in words), one LineString per claim: the window of the stretch "
+            "its area resolves to (from_km-to_km, chainage km in EPSG:32652). Every outlet that "
+            "printed it is in the related table 'relays' (relays.claim_id = claims.id); their "
+            "figures are never merged, and where they differ 'conflicts' says so." + note,
+            "LineString",
+            cfields,
+            claims,
+            style="claims",
+        ),
+        Layer(
+            "relays",
+            "Relays of claims",
+            "One row per outlet that printed a claim, with the figures it printed; claim_id "
+            "refers to claims.id." + note,
+            None,
+            rfields,
+            relays,
+            style="relays",
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class _RefSpec:
     title: str
@@ -566,6 +764,25 @@ REFERENCE_SPECS: dict[str, _RefSpec] = {
         "MultiLineString",
         (Field("name", "str", "Name"), _SOURCE, _LICENSE, Field("note", "str", "Note")),
         None,
+    ),
+    "official_crossings": _RefSpec(
+        "Official crossings",
+        "Official crossings (bridges, ports of entry) on the stretch: a reference layer, not "
+        "reported informal crossings. Coordinate from English Wikipedia, CC BY-SA 4.0 "
+        "(Wikipedia contributors).",
+        "Point",
+        (
+            Field("name", "str", "Name"),
+            Field("name_local", "str", "Local name"),
+            Field("kind", "str", "Kind"),
+            Field("cn_side", "str", "Chinese side"),
+            Field("kp_side", "str", "North Korean side"),
+            Field("facts", "str", "Facts"),
+            Field("fact_source", "str", "Source of the facts"),
+            Field("coord_source", "str", "Source of the coordinate"),
+            Field("coord_licence", "str", "Licence of the coordinate"),
+        ),
+        "name",
     ),
     "towns": _RefSpec(
         "Towns",

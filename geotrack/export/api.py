@@ -12,7 +12,8 @@ Files written into ``out_dir`` (``STEM`` is ``geotrack`` unless *name* says othe
 gpkg      ``STEM.gpkg``: every layer, styles in ``layer_styles``, domains
 geojson   ``STEM-geojson/<layer>.geojson`` + ``<layer>.qml`` (RFC 7946)
 kml/kmz   ``STEM.kml`` / ``STEM.kmz`` for Google Earth
-csv       ``STEM-reports.csv``: one row per report with its site's attributes
+csv       ``STEM-reports.csv``: one row per report with its site's attributes;
+          ``STEM-claims.csv``: one row per relay with its claim's attributes
 tif       ``STEM-density.tif`` + ``STEM-density.qml`` (EPSG:32652)
 qgis      ``STEM.qgz``: a QGIS project over ``STEM.gpkg`` and the raster
 ========  ===============================================================
@@ -47,6 +48,7 @@ from geotrack.export._model import (
     PUBLIC_DROPPED,
     Layer,
     check_name,
+    claim_layers,
     coarsening_m,
     crossing_layers,
     iso,
@@ -158,7 +160,7 @@ def targets_for(formats: Sequence[str], stem: str = "geotrack") -> dict[str, lis
         "geojson": [f"{stem}-geojson"],
         "kml": [f"{stem}.kml"],
         "kmz": [f"{stem}.kmz"],
-        "csv": [f"{stem}-reports.csv"],
+        "csv": [f"{stem}-reports.csv", f"{stem}-claims.csv"],
         "tif": [f"{stem}-density.tif", f"{stem}-density.qml"],
         "qgis": [f"{stem}.qgz"],
     }
@@ -213,7 +215,13 @@ def _reference(ws: Any, precision: int) -> list[Layer]:
             "measure_crs": "EPSG:32652",
         },
     }
+    official = (
+        [reference_layer("official_crossings", ws.official_crossings, precision=precision)]
+        if ws.official_crossings
+        else []
+    )
     return [
+        *official,
         reference_layer("stretch", [stretch], precision=precision),
         reference_layer("county_segments", list(ws.county_segments), precision=precision),
         reference_layer("border", _read_features(ws, "border.geojson"), precision=precision),
@@ -426,7 +434,7 @@ def export_workspace(
     >>> ws = init_workspace(tmp / "ws")
     >>> res = export_workspace(ws, tmp / "out", formats=["csv", "kml"])
     >>> res.files
-    ('geotrack.kml', 'geotrack-reports.csv')
+    ('geotrack.kml', 'geotrack-reports.csv', 'geotrack-claims.csv')
     """
     fmts = _normalise_formats(formats)
     if (
@@ -464,7 +472,8 @@ def export_workspace(
         raw, precision=precision, public=public, public_precision=PUBLIC_DECIMALS
     )
     decimals = sites.extra["decimals"]
-    layers: list[Layer] = [sites, reports, *_reference(ws, precision)]
+    claims, relays = claim_layers(ws.read_claims(), precision=precision, public=public)
+    layers: list[Layer] = [sites, reports, claims, relays, *_reference(ws, precision)]
     notes: list[str] = []
     need_density = bool({"gpkg", "geojson", "kml", "kmz", "tif", "qgis"} & set(fmts))
     dens = _density(ws, raw, sites, win, precision) if need_density else _Density([])
@@ -522,7 +531,14 @@ def export_workspace(
 
                 folder = tmp / files[0]
                 folder.mkdir()
-                write_geojson(folder, layers, extra={"crossings": _nested_reports(reports)})
+                write_geojson(
+                    folder,
+                    layers,
+                    extra={
+                        "crossings": _nested(reports, "site_id", "reports"),
+                        "claims": _nested(relays, "claim_id", "relays"),
+                    },
+                )
             elif fmt in ("kml", "kmz"):
                 from geotrack.export.kml import write_kml, write_kmz
 
@@ -536,6 +552,9 @@ def export_workspace(
                 from geotrack.export.csv_out import write_csv
 
                 write_csv(tmp / files[0], sites, reports, bom=csv_bom)
+                write_csv(
+                    tmp / files[1], claims, relays, bom=csv_bom, link="claim_id", prefix="relay_"
+                )
             elif fmt == "tif":
                 from geotrack.export.qml import raster_qml
 
@@ -583,13 +602,14 @@ def export_workspace(
     )
 
 
-def _nested_reports(reports: Layer) -> dict[str, dict[str, Any]]:
+def _nested(table: Layer, link: str, name: str) -> dict[str, dict[str, Any]]:
+    """The rows of a related *table* as a list *name* per parent key (*link* names it)."""
     out: dict[str, dict[str, Any]] = {}
-    for rep in sorted(reports.features, key=lambda f: f.fid):
-        props = {k: iso(v) for k, v in rep.properties.items() if k != "site_id"}
+    for rep in sorted(table.features, key=lambda f: f.fid):
+        props = {k: iso(v) for k, v in rep.properties.items() if k != link}
         if isinstance(props.get("extra"), str):  # an object again, as the layer holds it
             props["extra"] = orjson.loads(props["extra"])
-        out.setdefault(rep.properties["site_id"], {"reports": []})["reports"].append(props)
+        out.setdefault(rep.properties[link], {name: []})[name].append(props)
     return out
 
 

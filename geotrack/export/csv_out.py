@@ -1,4 +1,5 @@
-"""CSV export for spreadsheets: one row per report, with its site's attributes.
+"""CSV export for spreadsheets: one row per report with its site's attributes (and per relay
+with its claim's).
 
 UTF-8 (with a byte-order mark when asked, so that Excel detects the encoding),
 RFC 4180 quoting and CRLF line ends.  A site with no report still gets one
@@ -32,8 +33,13 @@ def _cell(value: Any) -> Any:
     return csv_cell(iso(value))
 
 
-def csv_rows(sites: Layer, reports: Layer) -> Iterator[list[Any]]:
+def csv_rows(
+    sites: Layer, reports: Layer, *, link: str = "site_id", prefix: str = "report_"
+) -> Iterator[list[Any]]:
     """The header and the rows: site columns, then report columns (``report_*`` if clashing).
+
+    *link* is the report column naming its site; a site layer of points also
+    gets ``lon`` and ``lat`` columns (claims along the river get none).
 
     Examples
     --------
@@ -45,17 +51,20 @@ def csv_rows(sites: Layer, reports: Layer) -> Iterator[list[Any]]:
     >>> row[header.index("source_name")]
     "'=1+1"
     """
+    point = sites.geometry_type == "Point"
     site_cols = [n for n in sites.field_names if n != "id"]
-    report_cols = [n for n in reports.field_names if n != "site_id"]
-    header = list(_SITE_COLUMNS_FIRST) + site_cols
-    header += [f"report_{n}" if n in header else n for n in report_cols]
+    report_cols = [n for n in reports.field_names if n != link]
+    header = list(_SITE_COLUMNS_FIRST if point else ("id",)) + site_cols
+    header += [f"{prefix}{n}" if n in header else n for n in report_cols]
     yield header
     by_site: dict[str, list[Any]] = {}
     for rep in sorted(reports.features, key=lambda f: f.fid):
-        by_site.setdefault(rep.properties["site_id"], []).append(rep)
+        by_site.setdefault(rep.properties[link], []).append(rep)
     for site in sorted(sites.features, key=lambda f: f.fid):
-        lon, lat = site.geometry["coordinates"][:2] if site.geometry else (None, None)
-        head = [_cell(site.key), _cell(lon), _cell(lat)]
+        head = [_cell(site.key)]
+        if point:
+            lon, lat = site.geometry["coordinates"][:2] if site.geometry else (None, None)
+            head += [_cell(lon), _cell(lat)]
         head += [_cell(site.properties.get(n)) for n in site_cols]
         reps = by_site.get(site.key) or [None]
         for rep in reps:
@@ -64,7 +73,13 @@ def csv_rows(sites: Layer, reports: Layer) -> Iterator[list[Any]]:
 
 
 def write_csv(
-    path: str | os.PathLike[str], sites: Layer, reports: Layer, *, bom: bool = False
+    path: str | os.PathLike[str],
+    sites: Layer,
+    reports: Layer,
+    *,
+    bom: bool = False,
+    link: str = "site_id",
+    prefix: str = "report_",
 ) -> Path:
     """Write the reports with their sites' attributes as CSV.
 
@@ -73,7 +88,9 @@ def write_csv(
     path : path-like
         The file to write (the caller's temporary folder).
     sites, reports : Layer
-        From :func:`geotrack.export._model.crossing_layers`.
+        From :func:`geotrack.export._model.crossing_layers` (or the claims and
+        relays of :func:`~geotrack.export._model.claim_layers`, with
+        ``link="claim_id"``, ``prefix="relay_"``).
     bom : bool
         Start with a UTF-8 byte-order mark (for Excel).
 
@@ -89,6 +106,6 @@ def write_csv(
     path = Path(path)
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerows(csv_rows(sites, reports))
+    writer.writerows(csv_rows(sites, reports, link=link, prefix=prefix))
     path.write_bytes(buf.getvalue().encode("utf-8-sig" if bom else "utf-8"))
     return path

@@ -4,8 +4,9 @@
   with a ``TimeSpan`` from their reports (``begin`` = first seen, ``end`` = last
   seen) so that Google Earth's time slider filters them, their attributes in
   ``ExtendedData`` and a balloon listing every report;
-- the stretch, the border, the county segments and the towns, and the density
-  bins if computed, in their own folders.
+- claims as LineStrings along the stretch with a balloon listing every relay;
+- the official crossings (square icons), the stretch, the border, the county
+  segments and the towns, and the density bins if computed, in their own folders.
 
 All text is escaped as :mod:`xml.etree.ElementTree` escapes it (``<``, ``&``, quotes);
 balloon text is HTML, so every value in it is HTML-escaped first (Google Earth
@@ -38,6 +39,8 @@ from geotrack.export.qml import KIND_COLORS
 
 _KML_NS = "http://www.opengis.net/kml/2.2"
 _ICON = "https://maps.google.com/mapfiles/kml/shapes/placemark_circle.png"
+#: Official crossings are drawn as a square, unlike the circles of reported ones.
+_OFFICIAL_ICON = "https://maps.google.com/mapfiles/kml/shapes/placemark_square.png"
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _RAMP = ["b2ffff", "5cccfe", "3c8dfd", "203bf0", "2600bd"]  # YlOrRd as KML bbggrr
@@ -196,7 +199,16 @@ def _link(url: Any) -> str:
     return text
 
 
-def _description(site: Any, sites: Layer, reports: Sequence[Any], report_layer: Layer) -> str:
+def _description(
+    site: Any,
+    sites: Layer,
+    reports: Sequence[Any],
+    report_layer: Layer,
+    *,
+    link: str = "site_id",
+    item: str = "Report",
+    item_id: str = "report_id",
+) -> str:
     esc = _html
     rows = []
     for fld in sites.fields:
@@ -212,13 +224,11 @@ def _description(site: Any, sites: Layer, reports: Sequence[Any], report_layer: 
         items = []
         for fld in report_layer.fields:
             value = p.get(fld.name)
-            if value is None or fld.name == "site_id":
+            if value is None or fld.name == link:
                 continue
             shown = _link(value) if fld.name in ("url", "archive_url") else esc(_label(fld, value))
             items.append(f"<li><b>{esc(fld.alias)}</b>: {shown}</li>")
-        parts.append(
-            f"<h4>Report {esc(str(p.get('report_id') or ''))}</h4><ul>{''.join(items)}</ul>"
-        )
+        parts.append(f"<h4>{item} {esc(str(p.get(item_id) or ''))}</h4><ul>{''.join(items)}</ul>")
     return "".join(parts)
 
 
@@ -232,6 +242,7 @@ def _styles(w: _Writer) -> None:
         _balloon_style(w)
         w.close("Style")
     for sid, color, width in (
+        ("claim", "230,97,1", "9"),
         ("stretch", "31,120,180", "4"),
         ("border", "106,61,154", "2"),
         ("county", "120,120,120", "7"),
@@ -243,6 +254,10 @@ def _styles(w: _Writer) -> None:
         w.close("LineStyle")
         _balloon_style(w)
         w.close("Style")
+    w.open("Style", id="official")
+    _icon_style(w, _kml_color("0,0,0"), "1.4", href=_OFFICIAL_ICON)
+    _balloon_style(w)
+    w.close("Style")
     for country, color in (("CN", "200,30,30"), ("KP", "30,80,170")):
         w.open("Style", id=f"town-{country}")
         _icon_style(w, _kml_color(color), "0.7")
@@ -250,12 +265,12 @@ def _styles(w: _Writer) -> None:
         w.close("Style")
 
 
-def _icon_style(w: _Writer, color: str, scale: str) -> None:
+def _icon_style(w: _Writer, color: str, scale: str, *, href: str = _ICON) -> None:
     w.open("IconStyle")
     w.leaf("color", color)
     w.leaf("scale", scale)
     w.open("Icon")
-    w.leaf("href", _ICON)
+    w.leaf("href", href)
     w.close("Icon")
     w.close("IconStyle")
 
@@ -314,6 +329,35 @@ def _simple_description(layer: Layer, props: Mapping[str, Any]) -> str:
     return f"<table>{rows}</table>"
 
 
+def _claims(w: _Writer, claims: Layer, relays: Layer, decimals: int) -> None:
+    """The claims folder: a LineString per claim, its relays in the balloon."""
+    by_claim: dict[str, list[Any]] = {}
+    for rel in sorted(relays.features, key=lambda f: f.fid):
+        by_claim.setdefault(rel.properties.get("claim_id"), []).append(rel)
+    w.open("Folder")
+    w.leaf("name", claims.title)
+    w.leaf("description", claims.description)
+    for claim in sorted(claims.features, key=lambda f: f.fid):
+        name = f"{claim.key} {claim.properties.get('label') or ''}".strip()
+        w.open("Placemark")
+        w.leaf("name", name)
+        body = _description(
+            claim,
+            claims,
+            by_claim.get(claim.key, []),
+            relays,
+            link="claim_id",
+            item="Relay",
+            item_id="relay_id",
+        )
+        w.leaf("description", f"<h3>{html.escape(name)}</h3>" + body)
+        w.leaf("styleUrl", "#claim")
+        _extended(w, claims, claim.properties)
+        _geometry(w, claim.geometry, decimals)
+        w.close("Placemark")
+    w.close("Folder")
+
+
 def _document(
     w: _Writer,
     layers: Mapping[str, Layer],
@@ -360,7 +404,10 @@ def _document(
         w.close("Placemark")
     w.close("Folder")
 
-    for lname in ("towns", "stretch", "county_segments", "border"):
+    if "claims" in layers and "relays" in layers:
+        _claims(w, layers["claims"], layers["relays"], decimals)
+
+    for lname in ("official_crossings", "towns", "stretch", "county_segments", "border"):
         if lname not in layers:
             continue
         layer = layers[lname]
@@ -377,6 +424,8 @@ def _document(
             if lname == "towns":
                 country = feat.properties.get("country")
                 style = f"#town-{country}" if country in ("CN", "KP") else "#town-CN"
+            elif lname == "official_crossings":
+                style = "#official"
             else:
                 style = {"stretch": "#stretch", "border": "#border"}.get(lname, "#county")
             w.leaf("styleUrl", style)

@@ -35,8 +35,11 @@ PROJECT_CRS = "EPSG:32652"
 LAYER_ORDER = (
     "crossings",
     "reports",
+    "official_crossings",
     "towns",
     "stretch",
+    "claims",
+    "relays",
     "density_bins",
     "density_kde",
     "county_segments",
@@ -234,7 +237,7 @@ def project_xml(
             source=source,
             providerKey=provider,
             checked="Qt::Unchecked" if lid in _HIDDEN else "Qt::Checked",
-            expanded="0" if lid.startswith("reports") else "1",
+            expanded="0" if lid.startswith(("reports", "relays")) else "1",
             legend_exp="",
             patch_size="-1,-1",
             legend_split_behavior=0,
@@ -257,6 +260,17 @@ def project_xml(
             strength="Association",
         )
         _sub(rel, "fieldRef", referencedField="id", referencingField="site_id")
+    if {"claims", "relays"} <= names:
+        rel = _sub(
+            rels,
+            "relation",
+            id="claims_relays",
+            name="Relays of the claim",
+            referencedLayer=_layer_id("claims"),
+            referencingLayer=_layer_id("relays"),
+            strength="Association",
+        )
+        _sub(rel, "fieldRef", referencedField="id", referencingField="claim_id")
     _sub(root, "polymorphicRelations")
 
     canvas = _sub(root, "mapcanvas", name="theMapCanvas", annotationsVisible=1)

@@ -51,6 +51,8 @@ KIND_COLORS: dict[str, str] = {
     "other": "120,120,120",
 }
 _COUNTRY_COLORS = {"CN": "200,30,30", "KP": "30,80,170"}
+#: Claim bands (ColorBrewer Dark2: distinct from the kinds and the river).
+_CLAIM_COLORS = ["217,95,2", "117,112,179", "231,41,138", "102,166,30", "230,171,2"]
 _COUNTY_COLORS = [
     "166,206,227",
     "178,223,138",
@@ -404,6 +406,15 @@ def vector_style_elements(layer: Layer) -> tuple[dict[str, str], list[ET.Element
         _categorized(root, geom, "county", cats, width=3.0, alpha=0.8)
     elif style == "stretch":
         _single(root, geom, "31,120,180", width=0.9)
+    elif style == "claims":
+        # a wide translucent band under the river line, one colour per claim, labelled
+        keys = [f.key for f in layer.features]
+        cats = [(k, k, _CLAIM_COLORS[i % len(_CLAIM_COLORS)]) for i, k in enumerate(keys)]
+        _categorized(root, geom, "id", cats, width=4.0, alpha=0.45)
+        _labeling(root, '"label"')
+        labels = True
+    elif style == "official_crossings":
+        _single(root, geom, "0,0,0", size=4.2, shape="square")
     elif style == "border":
         _single(root, geom, "106,61,154", width=0.5, style="dash")
     elif style.startswith("density"):

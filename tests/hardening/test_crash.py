@@ -204,7 +204,7 @@ def test_crossing_writers_killed_leave_the_layer_whole(ws, tmp_path, op):
 
 EXPORT_FILES = [
     "geotrack.gpkg", "geotrack-geojson", "geotrack.kml", "geotrack.kmz",
-    "geotrack-reports.csv", "geotrack-density.tif", "geotrack-density.qml", "geotrack.qgz",
+    "geotrack-reports.csv", "geotrack-claims.csv", "geotrack-density.tif", "geotrack-density.qml", "geotrack.qgz",
 ]  # fmt: skip
 
 
