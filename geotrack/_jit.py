@@ -6,7 +6,8 @@ kernel, so a command that runs none never loads numba (about half a second).
 
 Compiled machine code is cached across runs.  Unless ``NUMBA_CACHE_DIR`` is
 set, the cache lives in the user's cache folder (``$XDG_CACHE_HOME/geotrack``
-or ``~/.cache/geotrack``, else a per-user folder in the temporary directory),
+or ``~/.cache/geotrack``, else a private per-user folder in the temporary
+directory; see :mod:`geotrack._cache`),
 which also works for a read-only install, where numba's default place (beside
 the source files) cannot be written.  :func:`announce_compile` logs, before a
 kernel first runs, that it is about to be compiled (a one-off wait of seconds).
@@ -22,25 +23,17 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from geotrack._cache import user_cache_dir
+
 log = logging.getLogger("geotrack")
-
-
-def _writable(folder: Path) -> bool:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError:
-        return False
-    return True
 
 
 def cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
     """The folder compiled kernels are cached in.
 
     ``NUMBA_CACHE_DIR`` when set; otherwise ``geotrack/numba`` in the user's
-    cache folder (created) if it can be written, else a per-user folder in
-    the temporary directory.
+    cache folder (see :func:`geotrack._cache.user_cache_dir`), else a new
+    private temporary folder (kernels then compile again in the next run).
 
     Examples
     --------
@@ -54,12 +47,9 @@ def cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
     given = environ.get("NUMBA_CACHE_DIR")
     if given:
         return Path(given)
-    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    user = Path(base) / "geotrack" / "numba"
-    if _writable(user):
-        return user
-    uid = os.getuid() if hasattr(os, "getuid") else os.getpid()
-    return Path(tempfile.gettempdir()) / f"geotrack-{uid}" / "numba"
+    return user_cache_dir("numba", environ=environ) or Path(
+        tempfile.mkdtemp(prefix="geotrack-numba-")
+    )
 
 
 os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir()))

@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 import base64
+import contextlib
 import functools
 import re
 from importlib import resources
@@ -187,7 +188,10 @@ def vega_bundle(vl_version: str | None = None) -> str:
     """Vega, Vega-Lite and vega-embed as one script that defines ``window.vegaEmbed``.
 
     Made by ``vl_convert.javascript_bundle()`` from ``vl-convert-python``
-    (no network).
+    (no network), which takes seconds; the result is kept in the user's cache
+    folder (``geotrack/vega``, see :mod:`geotrack._cache`), one file per
+    version of vl-convert, of geotrack and of Vega-Lite asked for, written
+    atomically, so that it is built once per installed version.
 
     Parameters
     ----------
@@ -207,6 +211,10 @@ def vega_bundle(vl_version: str | None = None) -> str:
             "asset package='vl-convert-python' is not installed: the trade chart needs its "
             "Vega bundle; install it with `pip install vl-convert-python`"
         ) from exc
+    cached = _bundle_file(vl_convert, vl_version)
+    if cached is not None:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            return cached.read_text(encoding="utf-8")
     try:
         bundle = vl_convert.javascript_bundle(vl_version=vl_version)
     except ValueError as exc:
@@ -216,7 +224,26 @@ def vega_bundle(vl_version: str | None = None) -> str:
         ) from exc
     # The bundle declares many top-level names (one of them ``L``, which would replace
     # Leaflet's global): run it in its own function scope; it sets window.vegaEmbed itself.
-    return script_safe("(function () {\n" + _SOURCE_MAP.sub("", bundle) + "\n})();")
+    text = script_safe("(function () {\n" + _SOURCE_MAP.sub("", bundle) + "\n})();")
+    if cached is not None:
+        from geotrack.store import atomic_write
+
+        with contextlib.suppress(OSError):
+            atomic_write(cached, text.encode("utf-8"))
+    return text
+
+
+def _bundle_file(vl_convert, vl_version: str | None) -> Path | None:
+    """Where the bundle for these versions is cached (None: no writable cache folder)."""
+    from geotrack import __version__
+    from geotrack._cache import user_cache_dir
+
+    folder = user_cache_dir("vega")
+    if folder is None:
+        return None
+    version = getattr(vl_convert, "__version__", "") or vl_convert.get_vega_version()
+    key = "-".join([version, vl_version or "newest", __version__])
+    return folder / f"bundle-{re.sub(r'[^A-Za-z0-9._-]', '_', key)}.js"
 
 
 def _own(name: str) -> str:

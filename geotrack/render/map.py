@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import orjson
 import shapely
+import shapely.ops
 from shapely.geometry import LineString  # noqa: F401  (doctests)
 
 from geotrack import schema
