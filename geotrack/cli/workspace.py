@@ -76,6 +76,7 @@ def stretch_cmd(workspace: str | None, as_json: bool) -> None:
         },
         "county_segments": segments,
         "windows": windows,
+        "claims": _claim_windows(ws),
         "reported": {
             "figure_km": REPORTED_KM,
             "source": "Korea JoongAng Daily, 2025-12-19, citing NK News: at least 32 crossings "
@@ -114,11 +115,62 @@ def stretch_cmd(workspace: str | None, as_json: bool) -> None:
         ],
         ["window", "from km", "to km", "river km", "straight km", "max extent km"],
     )
+    if doc["claims"]:
+        click.echo(
+            "\nClaims in the workspace (the window each is resolved to; stated lengths as "
+            "printed by its relays; `geotrack claims check` compares every reading):"
+        )
+        echo_table(
+            [
+                [
+                    c["id"],
+                    c["label"],
+                    f"{c['from_km']:.1f}",
+                    f"{c['to_km']:.1f}",
+                    f"{c['river_km']:.1f}",
+                    f"{c['straight_km']:.1f}",
+                    ", ".join(c["stated"]),
+                    f"runs on past the {c['beyond']} end" if c["beyond"] else "",
+                ]
+                for c in doc["claims"]
+            ],
+            ["claim", "", "from km", "to km", "river km", "straight km", "stated", ""],
+        )
     click.echo(
         f"\nReported: 'a roughly {REPORTED_KM:g}-kilometer stretch' (Korea JoongAng Daily, "
         "2025-12-19). It matches the straight-line extent of the 'reported' window, not its "
         "length along the river."
     )
+
+
+def _claim_windows(ws) -> list[dict]:
+    from geotrack.claim_schema import claim_label
+    from geotrack.reference import Window
+
+    out = []
+    for f in ws.read_claims():
+        p = f["properties"]
+        a = p["area"]
+        d = ws.stretch.describe(Window(f["id"], a["from_km"], a["to_km"]))
+        stated = []
+        for r in [p, *p["relays"]]:
+            if r.get("stated_length") is not None:
+                text = f"{r['stated_length']:g} {r['stated_unit']}"
+                if text not in stated:
+                    stated.append(text)
+        out.append(
+            {
+                "id": f["id"],
+                "label": claim_label(p),
+                "from_km": a["from_km"],
+                "to_km": a["to_km"],
+                "river_km": d["length_km"],
+                "straight_km": d["straight_km"],
+                "beyond": a.get("beyond"),
+                "stated": stated,
+            }
+        )
+    return out
 
 
 @click.group("windows")
