@@ -304,3 +304,17 @@ def test_hostile_text_is_made_safe_for_the_terminal(ws):
     r = run("density", "-w", str(ws.path), "--window", "upper", "--simulations", "9", "--json")
     doc = json.loads(r.stdout)
     assert doc["window"]["description"] == "evil \x1b[31mred\u202e</script>${x}`"  # exact in JSON
+
+
+def test_few_sites_give_a_short_table_and_a_hint(tmp_path):
+    from geotrack.records import add_crossing
+    from geotrack.workspace import init_workspace
+
+    ws = init_workspace(tmp_path / "few")
+    # the printed coordinate of site report S1 (AccessDPRK, 2026-02-10)
+    add_crossing(ws, {"lon": 128.186804, "lat": 41.411114, "kind": "ford", "source_name": "x"})
+    res = CliRunner().invoke(cli, ["density", "-w", str(ws.path)])
+    assert res.exit_code == 0, res.output
+    assert "Few located sites (1)" in res.stdout and "geotrack claims check" in res.stdout
+    assert "the 1 of 48 with a site" in res.stdout
+    assert res.stdout.count("\n0.00     5.00") == 0  # no page of empty bins

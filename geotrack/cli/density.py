@@ -213,6 +213,10 @@ def _echo(text: str) -> None:
     click.echo(terminal_safe(text))
 
 
+#: Below this many counted sites the text output lists only the bins that hold one.
+_FEW = 5
+
+
 def _print_table(s: dict[str, Any]) -> None:
     w = s["window"]
     _echo(
@@ -235,13 +239,21 @@ def _print_table(s: dict[str, Any]) -> None:
         f"Mean density: {_f(s['mean_per_km'], 4)} per km of river; "
         f"{_f(s['mean_per_straight_km'], 4)} per straight-line km"
     )
+    few = s["n_crossings"] < _FEW
+    if few:
+        _echo(
+            f"Few located sites ({s['n_crossings']}): `geotrack claims check` sets the claims' "
+            "counts and stated lengths beside the river; `geotrack demo demo` shows a full "
+            "map of synthetic crossings."
+        )
+    bins = [b for b in s["bins"] if b["count"]] if few else s["bins"]
     _echo("")
-    _echo(f"Bins of {s['bin_km']:g} km (last bin divided by its true length):")
+    _echo(
+        f"Bins of {s['bin_km']:g} km (last bin divided by its true length)"
+        + (f": the {len(bins)} of {len(s['bins'])} with a site (all in --json):" if few else ":")
+    )
     echo_table(
-        [
-            [_f(b["from_km"], 2), _f(b["to_km"], 2), b["count"], _f(b["per_km"], 4)]
-            for b in s["bins"]
-        ],
+        [[_f(b["from_km"], 2), _f(b["to_km"], 2), b["count"], _f(b["per_km"], 4)] for b in bins],
         ["from_km", "to_km", "count", "per_km"],
     )
     k = s["kde"]
