@@ -517,7 +517,7 @@ def normalize_site(
         "datum": _code(probs, rec, "datum", DATUMS, row, default="wgs84"),
         "synthetic": _bool(probs, rec, "synthetic", row),
     }
-    if out["kind"] is None and not any(p.field == "kind" for p in probs):
+    if out["kind"] is None and rec.get("kind") in (None, ""):  # (an unknown code is said above)
         probs.append(
             Problem("kind", rec.get("kind"), f"is required: use one of {', '.join(KINDS)}", row)
         )

@@ -248,7 +248,7 @@ def _parse(data: bytes, what: str, points_only: bool) -> tuple[Candidates, list[
                     links.append(el.text.strip())
             elif tag in _CONTAINERS and times:
                 times.pop()
-            if stack:
+            if stack and _local(stack[-1].tag) not in ("TimeSpan", "TimeStamp"):
                 stack[-1].remove(el)  # closed and outside every placemark: drop it
     except DefusedXmlException as exc:
         raise ImportFileError(
