@@ -8,12 +8,16 @@ import math
 import pytest
 from _claimsdata import record_claims
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pyproj import Geod
 from shapely.geometry import shape
 
 from geotrack.claims.check import check_claims
+from geotrack.claims.records import readings
 from geotrack.cli.main import cli
 from geotrack.records import add_crossing
+from geotrack.reference import Window
 
 GEOD = Geod(ellps="WGS84")
 
@@ -118,3 +122,16 @@ def test_cli_check_text_and_json(checked):
     assert math.isclose(doc["claims"][0]["density"]["per_river_km"], 0.1341, abs_tol=1e-4)
     res = CliRunner().invoke(cli, ["claims", "check", "-w", str(ws.path), "C9"])
     assert res.exit_code == 1 and "no such claim" in res.stderr
+
+
+@given(st.floats(0, 300), st.floats(0.5, 305))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_river_is_never_shorter_than_max_extent_nor_that_than_straight(ws, lo, length):
+    hi = min(lo + length, ws.stretch.length_km)
+    if hi - lo < 0.1:
+        return
+    (r,) = readings(ws, {"kind": "chainage", "from_km": lo, "to_km": hi})
+    d = ws.stretch.describe(Window("w", r.from_km, r.to_km))
+    assert d["length_km"] + 1e-3 >= d["max_extent_km"] >= d["straight_km"] - 1e-3
