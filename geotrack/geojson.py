@@ -80,7 +80,7 @@ def _depth(obj: Any, limit: int) -> int:
 
 
 def parse_features(text: str | bytes, *, what: str = "input") -> list[dict[str, Any]]:
-    """Return the features of a GeoJSON text in any of the wire forms.
+    """Return the features of a GeoJSON text in any of the wire forms (or a bare Point).
 
     Parameters
     ----------
@@ -153,9 +153,12 @@ def parse_features(text: str | bytes, *, what: str = "input") -> list[dict[str, 
             features.extend(feats)
         elif kind == "Feature":
             features.append(doc)
+        elif kind in ("Point", "MultiPoint"):  # a bare geometry, as some tools write one point
+            features.append({"type": "Feature", "geometry": doc, "properties": {}})
         else:
             raise ImportFileError(
-                f"{what}: type={kind!r}: expected a FeatureCollection, a Feature or a sequence of Features"
+                f"{what}: type={kind!r}: expected a FeatureCollection, a Feature, a Point or a "
+                "sequence of Features"
             )
     for i, feat in enumerate(features, 1):
         if not isinstance(feat, dict) or feat.get("type") != "Feature":

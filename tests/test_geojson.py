@@ -116,7 +116,10 @@ def test_crs_on_a_feature_is_checked_too():
         (b"\xff\xfe{}", "not UTF-8"),
         (b"[1, 2]", "expected a GeoJSON object, found list"),
         (b'"Feature"', "expected a GeoJSON object"),
-        (b'{"type": "Point", "coordinates": [1, 2]}', "type='Point': expected a FeatureCollection"),
+        (
+            b'{"type": "LineString", "coordinates": [[1, 2], [3, 4]]}',
+            "type='LineString': expected a FeatureCollection",
+        ),
         (b'{"type": "FeatureCollection"}', "needs a 'features' list"),
         (b'{"type": "FeatureCollection", "features": [1]}', "item 1 is not a GeoJSON Feature"),
         (b'{"type": "Feature"}\n{"type": "Feature"}\nnope', "(line 3) is not valid JSON"),

@@ -16,7 +16,7 @@ _NUM = r"(\d+(?:[.,]\d+)?)"
 _DMS = re.compile(
     rf"^\s*([NSEWnsew])?\s*{_NUM}\s*(?:°|º|˚|d|\s|:)\s*"
     rf"(?:{_NUM}\s*(?:'|′|’|m|:|\s)\s*)?"
-    rf"(?:{_NUM}\s*(?:\"|″|”|''|s)\s*)?([NSEWnsew])?\s*$"
+    rf"(?:{_NUM}\s*(?:\"|″|”|''|s)?\s*)?([NSEWnsew])?\s*$"
 )
 _HEMI_DECIMAL = re.compile(r"^\s*([NSEWnsew])?\s*(\d+(?:\.\d+)?)\s*°?\s*([NSEWnsew])?\s*$")
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
