@@ -16,6 +16,7 @@ from shapely.geometry import shape
 from geotrack.claims.check import check_claims
 from geotrack.claims.records import readings
 from geotrack.cli.main import cli
+from geotrack.crs import to_wire
 from geotrack.records import add_crossing
 from geotrack.reference import Window
 
@@ -135,3 +136,36 @@ def test_river_is_never_shorter_than_max_extent_nor_that_than_straight(ws, lo, l
     (r,) = readings(ws, {"kind": "chainage", "from_km": lo, "to_km": hi})
     d = ws.stretch.describe(Window("w", r.from_km, r.to_km))
     assert d["length_km"] + 1e-3 >= d["max_extent_km"] >= d["straight_km"] - 1e-3
+
+
+def test_a_site_whose_words_name_a_far_town_is_listed(checked):
+    """Site report S2 (ASIAPRESS, 2019): Sinpa, "10 km downstream of Hyesan"; the bundled towns
+    put Kimjongsuk-up (formerly Sinpa) at km 125.7, Hyesan at km 206.8."""
+    ws, _ = checked
+    lon, lat = to_wire(*ws.stretch.point_at(206.82 - 10))
+    add_crossing(
+        ws,
+        {
+            "lon": float(lon),
+            "lat": float(lat),
+            "kind": "ice_road",
+            "source_name": "ASIAPRESS",
+            "name": "신파 (Sinpa, now Kim Jong Suk County)",
+        },
+    )
+    add_crossing(  # a name that agrees with its position is not listed
+        ws,
+        {
+            "lon": 128.186804,
+            "lat": 41.411114,
+            "kind": "ford",
+            "source_name": "AccessDPRK",
+            "name": "a sandbar in Hyesan",
+        },
+    )
+    doc = check_claims(ws)
+    (d,) = doc["sites_whose_words_disagree"]
+    assert d["id"] == "YLU-0001" and d["town"].startswith("Kimjongsuk-up")
+    assert "sinpa" in d["names"] and d["gap_km"] == pytest.approx(196.82 - 125.74, abs=0.2)
+    res = CliRunner().invoke(cli, ["claims", "check", "-w", str(ws.path), "C1"])
+    assert "The place name and the position disagree" in res.stdout

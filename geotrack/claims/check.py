@@ -17,8 +17,9 @@ here prints.
 
 from __future__ import annotations
 
-__all__ = ["METHOD", "check_claims", "site_intervals"]
+__all__ = ["METHOD", "NAME_GAP_KM", "check_claims", "name_disagreements", "site_intervals"]
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -48,6 +49,11 @@ METHOD: dict[str, str] = {
     "density": "the claimed count over the window's river km and over its straight km",
 }
 _MEASURES = ("river_km", "straight_km", "max_extent_km")
+#: A site whose name names a town farther than this from where it is placed is listed.
+NAME_GAP_KM = 5.0
+#: Words of town names that do not identify a town.
+_NOT_NAMES = {"formerly", "county", "capital", "seat", "autonomous", "ryanggang", "chagang"}
+_NOT_NAMES |= {"prefecture", "district", "korean"}
 
 
 def site_intervals(
@@ -82,6 +88,82 @@ def site_intervals(
         else:
             out.append((f["id"], float(km), float(km)))
     return out, far
+
+
+def _words(text: str) -> set[str]:
+    low = text.lower()
+    words = set(re.findall(r"[^\W\d_]+", low))
+    # "Kim Jong Suk" is the town Kimjongsuk-up: join runs of words too
+    runs = re.findall(r"[^\W\d_]+(?:[\s-]+[^\W\d_]+)*", low)
+    words |= {re.sub(r"[\s-]+", "", r) for r in runs}
+    words |= {re.sub(r"[\s-]+", "", " ".join(p)) for p in _triples(low)}
+    return words
+
+
+def _triples(low: str) -> list[tuple[str, ...]]:
+    w = re.findall(r"[^\W\d_]+", low)
+    return [tuple(w[i : i + n]) for n in (2, 3) for i in range(len(w) - n + 1)]
+
+
+def name_disagreements(
+    ws: Workspace, intervals: Sequence[tuple[str, float, float]]
+) -> list[dict[str, Any]]:
+    """Sites whose name or printed place names a town far from where they are placed.
+
+    A site placed from one part of a report's words ("10 km downstream of
+    Hyesan") may carry another part that names a town ("Sinpa"); when that
+    town's chainage lies more than :data:`NAME_GAP_KM` outside the site's
+    interval, both are listed, side by side: the words disagree.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from geotrack.workspace import init_workspace
+    >>> name_disagreements(init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w"), [])
+    []
+    """
+    towns = []
+    for t in ws.towns.values():
+        if t.country != "KP":
+            continue
+        keys = {w for w in re.findall(r"[^\W\d_]+", t.name.lower()) if len(w) >= 4}
+        keys -= _NOT_NAMES
+        if t.name_local:
+            keys.add(t.name_local.lower())
+        km = float(ws.stretch.chainage_of(t.lon, t.lat))
+        towns.append((t.name, keys, km))
+    where = {i: (lo, hi) for i, lo, hi in intervals}
+    out = []
+    for f in ws.read_crossings():
+        p = f["properties"]
+        if f["id"] not in where:
+            continue
+        text = " ".join(str(p.get(k) or "") for k in ("name", "place_as_printed"))
+        words = _words(text)
+        lo, hi = where[f["id"]]
+        for name, keys, km in towns:
+            hit = sorted(keys & words)
+            gap = max(lo - km, km - hi, 0.0)
+            if hit and gap > NAME_GAP_KM:
+                out.append(
+                    {
+                        "id": f["id"],
+                        "placed_km": [round(lo, 1), round(hi, 1)],
+                        "placement": p.get("placement"),
+                        "placement_basis": p.get("placement_basis"),
+                        "inferred": p.get("inferred"),
+                        "words": text.strip(),
+                        "names": hit,
+                        "town": name,
+                        "town_km": round(km, 1),
+                        "gap_km": round(gap, 1),
+                        "statement": f"{f['id']} is placed at km {lo:.1f}–{hi:.1f}"
+                        + (f" ({p['placement_basis']})" if p.get("placement_basis") else "")
+                        + f"; its words also name {', '.join(hit)}: town {name} at km "
+                        f"{km:.1f}, {gap:.1f} km away. The place name and the position disagree.",
+                    }
+                )
+    return out
 
 
 def _compare(stated: float, measures: Mapping[str, float]) -> dict[str, Any]:
@@ -320,5 +402,6 @@ def check_claims(
         "method": {**METHOD, "max_offset_km": max_offset_km},
         "stretch_length_km": round(ws.stretch.length_km, 3),
         "sites_in_workspace": len(intervals) + len(far),
+        "sites_whose_words_disagree": name_disagreements(ws, intervals),
         "claims": results,
     }

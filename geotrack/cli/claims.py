@@ -532,6 +532,10 @@ def _check_lines(doc: dict[str, Any]) -> list[str]:
             )
             out.append(f"  relays differ on {k['field']}: {values}")
         out.append("")
+    for d in doc.get("sites_whose_words_disagree") or []:
+        out.append(f"Site words disagree: {t(d['statement'])}")
+    if doc.get("sites_whose_words_disagree"):
+        out.append("")
     m = doc["method"]
     out.append(
         f"Measured in {m['crs']} on {m['line']} ({doc['stretch_length_km']:.1f} km). river = "
