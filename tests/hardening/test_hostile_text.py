@@ -99,7 +99,7 @@ def corpus(tmp_path_factory):
     """The hostile workspace, its exports, map and chart; and what each crossing must hold."""
     tmp = tmp_path_factory.mktemp("hostile-text")
     ws_path = tmp / "ws"
-    _ok(geotrack("init", ws_path), "init")
+    _ok(geotrack("init", "--empty", ws_path), "init")
     w = ("-w", ws_path)
     ws = Workspace.open(ws_path)
     feats = [_feature(i, k, PAYLOADS[k], ws) for i, k in enumerate(NAMES)]
