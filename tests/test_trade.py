@@ -47,6 +47,7 @@ from geotrack.trade import (
     trade_csv_text,
     utc_month,
 )
+from geotrack.trade import storage as trade_storage
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "layers" / "trade.csv"
@@ -613,7 +614,7 @@ def test_failed_write_leaves_table_and_history_unchanged(wsdir, monkeypatch):
     def broken(path, data):
         raise StorageError("disk full (simulated)")
 
-    monkeypatch.setattr(trade_mod, "atomic_write", broken)
+    monkeypatch.setattr(trade_storage, "atomic_write", broken)
     g = _write(wsdir.parent / "in2.csv", "period,total_trade\n2026-01,300\n")
     with pytest.raises(StorageError):
         import_trade(wsdir, g, defaults={"source": "A", "currency": "USD", "unit": "million"})
@@ -832,13 +833,13 @@ def test_month_range():
 
 
 def test_temporary_files_of_killed_writers_are_removed_under_the_lock(tmp_path):
-    from geotrack import trade
     from geotrack.store import stray_temp_files
+    from geotrack.trade import storage
 
     ws = tmp_path / "ws"
     ws.mkdir()
     stray = ws / ".tmp-trade.csv.abc123"
     stray.write_bytes(b"half a table")
-    with trade._locked(ws):
+    with storage._locked(ws):
         pass
     assert stray_temp_files(ws / "trade.csv") == []

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 __all__ = [
     "CDN",
+    "PAGE_SCRIPT_SECTIONS",
     "AssetError",
     "asset_versions",
     "leaflet_css",
@@ -255,15 +256,39 @@ def _own(name: str) -> str:
         ) from exc
 
 
+#: The sections of geotrack's page script, in the order they run (``static/map_<name>.js``).
+#: They share one function scope, run once the document is parsed; a new part of the page
+#: adds its section here (after the sections whose functions and variables it uses).
+PAGE_SCRIPT_SECTIONS: tuple[str, ...] = (
+    "core",
+    "symbols",
+    "reference",
+    "density",
+    "crossings",
+    "filters",
+    "panel",
+    "strip",
+    "trade",
+    "start",
+)
+
+
 def own_js() -> str:
     """geotrack's own page script (side panel, filters, strip, popups).
+
+    The sections of :data:`PAGE_SCRIPT_SECTIONS`, joined in order inside one
+    ``DOMContentLoaded`` handler.
 
     Examples
     --------
     >>> "geotrack-data" in own_js()
     True
     """
-    return script_safe(_own("geotrack_map.js"))
+    body = "\n".join(_own(f"map_{name}.js") for name in PAGE_SCRIPT_SECTIONS)
+    return script_safe(
+        "document.addEventListener('DOMContentLoaded', function () {\n"
+        "  'use strict';\n\n" + body + "});\n"
+    )
 
 
 def own_css() -> str:

@@ -310,7 +310,7 @@ def test_a_live_lock_times_out_with_a_lock_error(tmp_path, monkeypatch):
                 with pytest.raises(LockError, match="another geotrack process"), store.lock():
                     pass
             else:
-                monkeypatch.setattr(trade, "LOCK_TIMEOUT_S", 0.5)
+                monkeypatch.setattr(trade.storage, "LOCK_TIMEOUT_S", 0.5)
                 with pytest.raises(LockError, match="another geotrack process"):
                     trade.import_trade(ws.path, _trade_csv(tmp_path / "t.csv"))
         finally:
