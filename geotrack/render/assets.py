@@ -267,6 +267,7 @@ PAGE_SCRIPT_SECTIONS: tuple[str, ...] = (
     "crossings",
     "filters",
     "panel",
+    "claims",
     "strip",
     "trade",
     "start",

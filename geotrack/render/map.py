@@ -21,7 +21,9 @@ How it is built
   bundle from their PyPI packages (:mod:`geotrack.render.assets`), and drops
   folium's default CDN links.  geotrack's own script builds every piece of
   text with ``textContent``: no data ever reaches ``innerHTML``.
-* :func:`workspace_map` does both for a :class:`geotrack.workspace.Workspace`;
+* :func:`workspace_map` does both for a :class:`geotrack.workspace.Workspace`,
+  adding its claims as bands beside the river with their check results and
+  relays, and its official crossings (:mod:`geotrack.render.claims`);
   :func:`write_html` writes the file atomically.
 """
 
@@ -135,6 +137,18 @@ def workspace_payload(
     if banks:
         payload["meta"]["banks"] = banks
     payload["meta"]["newest_report"] = max(reported) if reported else None
+    claims = ws.read_claims()
+    if claims:
+        from geotrack.claims.check import check_claims
+        from geotrack.render.claims import claims_payload
+
+        payload["claims"] = claims_payload(
+            claims, check_claims(ws, max_offset_km=opts.max_offset_km), line_m=ws.stretch.line_m
+        )
+    if ws.official_crossings:
+        from geotrack.render.claims import official_payload
+
+        payload["official"] = official_payload(ws.official_crossings)
     return payload
 
 
