@@ -50,7 +50,7 @@ import filelock
 import orjson
 
 from geotrack.errors import DataError, LockError, NotFoundError, StorageError
-from geotrack.geojson import loads
+from geotrack.geojson import dumps_feature, loads
 
 #: Seconds a writer waits for the lock before giving up with a LockError.
 LOCK_TIMEOUT_S = 120.0
@@ -401,7 +401,7 @@ class Transaction:
             if feat is None:
                 out.pop(fid, None)
             else:
-                out[fid] = orjson.dumps(feat)
+                out[fid] = dumps_feature(feat)
         return out
 
 
@@ -507,7 +507,7 @@ class LayerStore:
             fid = f.get("id") if isinstance(f, dict) else None
             if not isinstance(fid, str):
                 raise DataError(f"{self.path}: every feature needs a string id; found {fid!r}")
-            raw[fid] = orjson.dumps(self._order(f))
+            raw[fid] = dumps_feature(self._order(f))
         return doc.get("geotrack") or {}, raw
 
     def read(self) -> list[dict[str, Any]]:
@@ -681,7 +681,7 @@ class LayerStore:
                 if c.after is None:
                     raw.pop(c.id, None)
                 else:
-                    raw[c.id] = orjson.dumps(self._order(c.after))
+                    raw[c.id] = dumps_feature(self._order(c.after))
         meta = {
             "seq": pending[-1].seq if pending else meta.get("seq", 0),
             "history_bytes": applied + good,

@@ -225,3 +225,17 @@ def test_too_many_containers_is_refused_before_parsing(monkeypatch):
     text = "[" + "[]," * 2000 + "[]]"
     with pytest.raises(ImportFileError, match="JSON arrays and objects"):
         geojson.parse_features(text, what="bomb.geojson")
+
+
+def test_a_serialised_feature_holds_no_more_memory_than_its_length():
+    import tracemalloc
+
+    feat = {"type": "Feature", "id": "A", "geometry": None, "properties": {"notes": "x" * 500}}
+    tracemalloc.start()
+    try:
+        lines = [dumps_feature(feat) for _ in range(200)]
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # orjson's own result keeps its whole 8 KiB buffer: 200 of them would hold ~1.6 MB
+    assert held < 3 * sum(len(b) for b in lines)

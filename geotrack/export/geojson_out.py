@@ -22,6 +22,7 @@ import orjson
 
 from geotrack.export._model import Layer, check_name, iso
 from geotrack.export.qml import layer_qml
+from geotrack.geojson import dumps_feature
 
 
 def _plain(value: Any) -> Any:
@@ -58,13 +59,8 @@ def geojson_bytes(layer: Layer, *, extra: Mapping[str, Mapping[str, Any]] | None
         if extra and feat.key in extra:
             props.update(_plain(dict(extra[feat.key])))
         lines.append(
-            orjson.dumps(
-                {
-                    "type": "Feature",
-                    "id": feat.key,
-                    "geometry": feat.geometry,
-                    "properties": props,
-                }
+            dumps_feature(
+                {"type": "Feature", "id": feat.key, "geometry": feat.geometry, "properties": props}
             )
         )
     head = orjson.dumps({"type": "FeatureCollection", "name": layer.name})[:-1]
