@@ -13,20 +13,29 @@ Rules stated in every result:
 * retired crossings are never counted;
 * a crossing farther from the stretch line than ``max_offset_km`` is excluded
   from the statistics and listed with the reason, never dropped silently;
-* filters on location precision, verification status and Admiralty grades,
-  and weighting by location precision, are stated in ``filters``.
+* filters on location precision, verification status and Admiralty grades
+  are stated in ``filters``;
+* each crossing is a distribution along the river (:func:`site_interval`):
+  a point, or uniform over a stretch ``[lo, hi]`` km; bins hold expected
+  counts and the kernel density is the sum of each site's spread convolved
+  with the kernel; a site partly inside the window counts for the part
+  inside.  The hotspot and clustering tests use the point-located crossings
+  only unless ``include_spread``.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "BANDWIDTH_RULES",
+    "DEFAULT_SEED",
     "MAX_SIMULATIONS",
     "MIN_BIN_KM",
-    "PRECISION_WEIGHTS",
+    "MIN_CV_SITES",
     "DensityOptions",
     "DensityResult",
     "analyse",
     "density_report",
+    "site_interval",
 ]
 
 import logging
@@ -38,7 +47,10 @@ import numpy as np
 
 from geotrack import density as dens
 from geotrack.crs import MEASURE_CRS, to_measure
+from geotrack.density.hotspot import SILVERMAN_RANGE
 from geotrack.density.kernel import _check_bandwidth
+from geotrack.density.spread import interval_linear_bin
+from geotrack.density.spread import sites as clip_sites
 from geotrack.errors import Problem, ValidationError
 from geotrack.linear import LineIndex, Located
 from geotrack.schema import CREDIBILITY, PRECISIONS, RELIABILITY, VERIFICATIONS
@@ -49,20 +61,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Weight of a crossing by location precision, with ``weight_by_precision``.
-PRECISION_WEIGHTS: dict[str, float] = {
-    "exact": 1.0,
-    "near_place": 0.75,
-    "reach": 0.5,
-    "county": 0.25,
-}
-BANDWIDTH_RULES = ("silverman", "cv")
+#: Bandwidth rules: ``auto`` is likelihood cross-validation from :data:`MIN_CV_SITES`
+#: point-located crossings, Silverman's rule below, the bin width below 2.
+BANDWIDTH_RULES = ("auto", "cv", "silverman")
+#: Fewest point-located crossings for likelihood cross-validation under ``auto``.
+MIN_CV_SITES = 10
+#: Seed of the Monte Carlo tests unless another is given: the same data, the same p-values.
+DEFAULT_SEED = 20251209
 #: Shortest bin: at most about 30,000 bins over the whole 306 km line.
 MIN_BIN_KM = 0.01
 #: Most Monte Carlo simulations (99,999 take about a minute on the bundled stretch).
 MAX_SIMULATIONS = 99_999
-#: Smallest bandwidth a rule may give, as a fraction of the window length.
-_MIN_BANDWIDTH_FRACTION = 1 / 2000
 #: Most sigma, in cells, of the default 2-D raster (coarser cells above).
 _MAX_SIGMA_CELLS = 25
 
@@ -80,8 +89,11 @@ class DensityOptions:
         Bin length, km.
     bandwidth_km : float, optional
         Kernel bandwidth (standard deviation), km; else chosen by ``bandwidth_rule``.
-    bandwidth_rule : {"silverman", "cv"}
-        Silverman's rule of thumb, or likelihood cross-validation.
+    bandwidth_rule : {"auto", "cv", "silverman"}
+        ``auto``: likelihood cross-validation on the point-located crossings
+        when there are at least :data:`MIN_CV_SITES`, else Silverman's rule
+        (at least 2 distinct), else the bin width.  ``cv``, ``silverman``:
+        that rule (falling back to the bin width below 2 point-located).
     step_km : float, optional
         Grid step of the kernel density, km (default ``min(0.1, bandwidth / 4)``).
     max_offset_km : float
@@ -95,12 +107,14 @@ class DensityOptions:
         Keep crossings with at least one report graded at least this well on
         the Admiralty scale (A best, 1 best); with ``verification``, one report
         must satisfy all report filters.
-    weight_by_precision : bool
-        Weight crossings by :data:`PRECISION_WEIGHTS`.
+    include_spread : bool
+        Let the hotspot and clustering tests use spread crossings too (by
+        simulation with the same spreads); by default they use point-located
+        crossings only.
     simulations : int
         Monte Carlo simulations for the hotspot and clustering tests.
-    seed : int, optional
-        Random seed (drawn and reported when omitted).
+    seed : int
+        Random seed, :data:`DEFAULT_SEED` unless given.
     alpha : float
         Significance level.
     gaps_top : int
@@ -117,16 +131,16 @@ class DensityOptions:
     window: str = "reported"
     bin_km: float = 5.0
     bandwidth_km: float | None = None
-    bandwidth_rule: str = "silverman"
+    bandwidth_rule: str = "auto"
     step_km: float | None = None
     max_offset_km: float = 2.0
     min_precision: str | None = None
     verification: tuple[str, ...] = ()
     min_reliability: str | None = None
     min_credibility: int | None = None
-    weight_by_precision: bool = False
+    include_spread: bool = False
     simulations: int = 999
-    seed: int | None = None
+    seed: int = DEFAULT_SEED
     alpha: float = 0.05
     gaps_top: int = 5
     raster_cell_m: float | None = None
@@ -140,11 +154,17 @@ class DensityOptions:
         >>> DensityOptions(bandwidth_rule="scott").check()
         Traceback (most recent call last):
         ...
-        geotrack.errors.ValidationError: bandwidth_rule='scott': use one of silverman, cv
+        geotrack.errors.ValidationError: bandwidth_rule='scott': use one of auto, cv, silverman
         """
         p: list[Problem] = []
         if self.bandwidth_rule not in BANDWIDTH_RULES:
-            p.append(Problem("bandwidth_rule", self.bandwidth_rule, "use one of silverman, cv"))
+            p.append(
+                Problem(
+                    "bandwidth_rule",
+                    self.bandwidth_rule,
+                    f"use one of {', '.join(BANDWIDTH_RULES)}",
+                )
+            )
         if not _positive(self.bin_km) or self.bin_km < MIN_BIN_KM:
             p.append(
                 Problem(
@@ -176,7 +196,7 @@ class DensityOptions:
                     "simulations", self.simulations, f"give an integer in [1, {MAX_SIMULATIONS}]"
                 )
             )
-        if self.seed is not None and (not isinstance(self.seed, int) or self.seed < 0):
+        if not isinstance(self.seed, int) or self.seed < 0:
             p.append(Problem("seed", self.seed, "give a non-negative integer"))
         if not (isinstance(self.alpha, int | float) and 0 < self.alpha < 1):
             p.append(Problem("alpha", self.alpha, "give a level in (0, 1), e.g. 0.05"))
@@ -208,8 +228,10 @@ class DensityResult:
         The stretch line in EPSG:32652 (for layer geometry).
     bins : Bins
     kde : Kde
-    x_m, y_m, weights : ndarray
-        EPSG:32652 coordinates and weights of the crossings counted.
+    x_m, y_m : ndarray
+        EPSG:32652 coordinates of the point-located crossings counted.
+    spread_km : ndarray, shape (n, 2)
+        Stretches ``[lo, hi]`` km of the spread crossings counted.
     """
 
     summary: dict[str, Any]
@@ -219,7 +241,7 @@ class DensityResult:
     kde: dens.Kde
     x_m: np.ndarray
     y_m: np.ndarray
-    weights: np.ndarray
+    spread_km: np.ndarray
     max_offset_km: float
     raster_cell_m: float | None = None
     raster_bandwidth_m: float | None = None
@@ -243,13 +265,16 @@ class DensityResult:
         """The 2-D density grid (EPSG:32652) over the window, computed once.
 
         Bandwidth: ``raster_bandwidth_m`` or the 1-D bandwidth; cell: ``raster_cell_m``
-        or 100 m, coarser when the bandwidth spans more than 25 cells.
+        or 100 m, coarser when the bandwidth spans more than 25 cells, and never
+        more than a quarter of the bandwidth.  Point-located crossings are at
+        their coordinates; a spread crossing's mass lies along the river line
+        over its stretch (placed at nodes no farther apart than half a cell).
         """
         if self._grid is None:
             bw = self.raster_bandwidth_m or self.kde.bandwidth_km * 1000.0
             cell = self.raster_cell_m
             if cell is None:
-                cell = max(100.0, math.ceil(bw / _MAX_SIGMA_CELLS / 50.0) * 50.0)
+                cell = min(max(100.0, math.ceil(bw / _MAX_SIGMA_CELLS / 50.0) * 50.0), bw / 4.0)
             part = self.line.substring(self.window.from_km * 1000.0, self.window.to_km * 1000.0)
             pad = self.max_offset_km * 1000.0
             bounds = (
@@ -258,8 +283,22 @@ class DensityResult:
                 float(part[:, 0].max() + pad),
                 float(part[:, 1].max() + pad),
             )
+            x, y, w = self.x_m, self.y_m, np.ones(self.x_m.size)
+            spread = clip_sites(self.spread_km, None, (self.window.from_km, self.window.to_km))
+            if spread.w.size:
+                a, b = self.window.from_km, self.window.to_km
+                m = max(1, math.ceil((b - a) * 1000.0 / (cell / 2.0)))
+                step = (b - a) / m
+                mass = interval_linear_bin(spread.lo, spread.hi, spread.w, a, step, m)
+                on = mass > 0
+                sx, sy = self.line.interpolate((a + step * np.nonzero(on)[0]) * 1000.0)
+                x, y, w = (
+                    np.concatenate([x, sx]),
+                    np.concatenate([y, sy]),
+                    np.concatenate([w, mass[on]]),
+                )
             self._grid = dens.density_grid(
-                self.x_m, self.y_m, bounds=bounds, cell_m=cell, bandwidth_m=bw, weights=self.weights
+                x, y, bounds=bounds, cell_m=cell, bandwidth_m=bw, weights=w
             )
         return self._grid
 
@@ -331,51 +370,122 @@ def _filters_dict(opts: DensityOptions, bank_rule: str) -> dict[str, Any]:
         "min_reliability": opts.min_reliability,
         "min_credibility": opts.min_credibility,
         "report_filters": "a crossing is kept if one of its reports meets every report filter",
-        "weights": dict(PRECISION_WEIGHTS) if opts.weight_by_precision else None,
-        "weighting": "by location precision"
-        if opts.weight_by_precision
-        else "none (each crossing counts 1)",
+        "weighting": "none: each crossing counts 1, spread over where it may be "
+        "(a site partly inside the window counts for the part inside)",
         "banks": bank_rule,
     }
 
 
 def _choose_bandwidth(
-    c: np.ndarray, w: np.ndarray, window: tuple[float, float], opts: DensityOptions
-) -> tuple[float, str, str | None]:
-    """The bandwidth, the rule that chose it, and a note (fallbacks, clamps)."""
+    c: np.ndarray, window: tuple[float, float], opts: DensityOptions
+) -> tuple[float, str, str, str]:
+    """The bandwidth, its rule, the rule the hotspot test repeats, and how it was chosen (words).
+
+    *c* holds the point-located crossings' chainages: only they have a
+    position to cross-validate on.
+    """
     length = window[1] - window[0]
     if opts.bandwidth_km is not None:
-        return _check_bandwidth(opts.bandwidth_km, window), "given", None
-    distinct = np.unique(c[w > 0]).size
+        h = _check_bandwidth(opts.bandwidth_km, window)
+        return h, "given", "given", f"given: {h:g} km"
+    n = c.size
     fallback = min(opts.bin_km, length)
-    if opts.bandwidth_rule == "cv":
-        if c.size < 2:
-            return fallback, "bin width", "too few crossings for cross-validation"
-        choice = dens.cv_bandwidth(c, window=window, weights=w)
+    rule = opts.bandwidth_rule
+    basis = ""
+    if rule == "auto":
+        rule = "cv" if n >= MIN_CV_SITES else "silverman"
+        basis = (
+            f"auto (likelihood cross-validation from {MIN_CV_SITES} point-located crossings, "
+            f"Silverman's rule below, the bin width below 2): {n} point-located, so "
+        )
+    if rule == "cv" and n >= 2:
+        choice = dens.cv_bandwidth(c, window=window)
         note = (
-            "the best bandwidth is at the end of the searched range "
+            "; the best bandwidth is at the end of the searched range "
             f"{choice.searched_km[0]:.4g}–{choice.searched_km[1]:.4g} km"
             if choice.at_limit
-            else None
+            else ""
         )
-        return choice.bandwidth_km, "likelihood cross-validation", note
-    if distinct < 2:
-        return fallback, "bin width", "too few distinct crossings for Silverman's rule"
-    h = dens.silverman_bandwidth(c, weights=w)
-    lo = length * _MIN_BANDWIDTH_FRACTION
-    if h < lo:
         return (
-            lo,
-            "silverman",
-            f"Silverman's rule gave {h:.3g} km; raised to window/2000 = {lo:.3g} km",
+            choice.bandwidth_km,
+            "likelihood cross-validation",
+            "cv",
+            f"{basis}{choice.rule}, on the {n} point-located crossings{note}",
         )
-    if h > length:
+    if rule == "silverman" and np.unique(c).size >= 2:
+        h = dens.silverman_bandwidth(c)
+        lo, hi = length * SILVERMAN_RANGE[0], length * SILVERMAN_RANGE[1]
+        note = ""
+        if not lo <= h <= hi:
+            note = f"; it gave {h:.3g} km, held within window/2000–window ({lo:.3g}–{hi:.3g} km)"
+            h = min(max(h, lo), hi)
         return (
-            length,
+            h,
             "silverman",
-            f"Silverman's rule gave {h:.3g} km; lowered to the window length",
+            "silverman",
+            f"{basis}Silverman's rule 0.9 min(sd, IQR/1.34) n^-1/5 (standard quartiles) on "
+            f"the {n} point-located crossings{note}",
         )
-    return h, "silverman", None
+    return (
+        fallback,
+        "bin width",
+        "given",
+        f"{basis}the bin width {fallback:g} km: too few distinct point-located crossings "
+        f"({np.unique(c).size}) for the {rule} rule",
+    )
+
+
+def site_interval(
+    props: dict[str, Any], chainage_km: float, line_km: float
+) -> tuple[float, float] | str:
+    """Where along the river a crossing may be: ``(lo_km, hi_km)``, or why it cannot be placed.
+
+    * ``chainage_from_km`` and ``chainage_to_km`` set: uniform over that stretch;
+    * otherwise, from the point's chainage *c* and ``uncertainty_m`` *r*:
+      ``exact`` (or no stated uncertainty) -> the point ``(c, c)``; any other
+      precision -> uniform over ``[c - r, c + r]`` clipped to the line.
+
+    "Point-located" means ``lo == hi``.
+
+    Examples
+    --------
+    >>> site_interval({"location_precision": "exact", "uncertainty_m": 50}, 12.0, 100.0)
+    (12.0, 12.0)
+    >>> site_interval({"location_precision": "near_place", "uncertainty_m": 2000}, 1.0, 100.0)
+    (0.0, 3.0)
+    >>> site_interval({"chainage_from_km": 94.5, "chainage_to_km": 164.8}, 130.0, 238.7)
+    (94.5, 164.8)
+    >>> site_interval({"chainage_from_km": 50, "chainage_to_km": 40}, 45.0, 238.7)
+    'chainage_from_km=50 is after chainage_to_km=40: give the stretch from its smaller chainage'
+    """
+    lo, hi = props.get("chainage_from_km"), props.get("chainage_to_km")
+    if lo is not None or hi is not None:
+        if lo is None or hi is None:
+            return f"chainage_from_km={lo} and chainage_to_km={hi}: give both ends of the stretch"
+        try:
+            lo, hi = float(lo), float(hi)
+        except (TypeError, ValueError):
+            return f"chainage_from_km={lo!r}, chainage_to_km={hi!r}: give two numbers in km"
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return f"chainage_from_km={lo}, chainage_to_km={hi}: give finite chainages in km"
+        if hi < lo:
+            return (
+                f"chainage_from_km={lo:g} is after chainage_to_km={hi:g}: give the stretch "
+                "from its smaller chainage"
+            )
+        if lo < 0 or hi > line_km + 1e-9:
+            return (
+                f"chainage {lo:g}–{hi:g} km is off the stretch line: the valid range is "
+                f"[0, {line_km:g}] km"
+            )
+        return lo, min(hi, line_km)
+    if not math.isfinite(chainage_km):
+        return "no point geometry"
+    r = props.get("uncertainty_m")
+    if props.get("location_precision") == "exact" or not isinstance(r, int | float) or r <= 0:
+        return chainage_km, chainage_km
+    r_km = float(r) / 1000.0
+    return max(chainage_km - r_km, 0.0), min(chainage_km + r_km, line_km)
 
 
 def analyse(
@@ -455,10 +565,22 @@ def analyse(
     banks = np.where(loc.offset_m > 0, left, np.where(loc.offset_m < 0, right, "on_line"))
     max_off_m = opts.max_offset_km * 1000.0
 
+    # where along the river each crossing may be: (lo, hi) km, or why it cannot be placed
+    spans = [
+        site_interval(props, ck, line_km)
+        for props, ck in zip(props_list, chain_km.tolist(), strict=True)
+    ]
+    lo = np.array([sp[0] if isinstance(sp, tuple) else np.nan for sp in spans])
+    hi = np.array([sp[1] if isinstance(sp, tuple) else np.nan for sp in spans])
     # why each crossing is not counted (None = counted), first reason that applies
     no_geom = ~np.isfinite(loc.distance_m)
     off_river = ~no_geom & (loc.distance_m > max_off_m)
-    in_window = (chain_km >= win[0]) & (chain_km <= win[1])
+    with np.errstate(invalid="ignore"):
+        in_window = np.where(
+            lo == hi,
+            (lo >= win[0]) & (lo <= win[1]),
+            (np.minimum(hi, win[1]) > np.maximum(lo, win[0])),
+        )
     filtering = bool(
         opts.min_precision or opts.verification or opts.min_reliability or opts.min_credibility
     )
@@ -476,43 +598,45 @@ def analyse(
             f"off the river: {loc.distance_m[i] / 1000:.3f} km from the stretch line "
             f"(max {opts.max_offset_km:g} km)"
         )
+    for i, sp in enumerate(spans):
+        if isinstance(sp, str):
+            reasons[i] = sp
     for i in np.nonzero(no_geom)[0].tolist():
         reasons[i] = "no point geometry"
-    if opts.weight_by_precision:
-        weights = np.array(
-            [PRECISION_WEIGHTS.get(p.get("location_precision"), 0.25) for p in props_list]
-        )
-    else:
-        weights = np.ones(len(active))
     kept = np.array([r is None for r in reasons], dtype=bool)
     outside = np.array([r is outside_msg for r in reasons], dtype=bool)
     excluded = ~kept & ~outside
-    c = chain_km[kept]
-    w = weights[kept]
+    intervals = np.column_stack([lo[kept], hi[kept]]) if kept.any() else np.zeros((0, 2))
+    is_point = intervals[:, 0] == intervals[:, 1]
+    c_point = intervals[is_point, 0]
+    sites = clip_sites(intervals, None, win)
     n = int(kept.sum())
-    total_w = float(w.sum())
+    n_point = int(is_point.sum())
+    n_spread = n - n_point
+    total_w = float(sites.w.sum())
     length = win[1] - win[0]
     straight = float(info.get("straight_km") or 0.0)
     log.info("%d crossings counted in window %s (%d excluded)", n, window.name, int(excluded.sum()))
 
-    bins = dens.bin_counts(c, window=win, bin_km=opts.bin_km, weights=w)
-    h, rule, bw_note = _choose_bandwidth(c, w, win, opts)
-    k = dens.kde(
-        c, window=win, bandwidth_km=h, step_km=opts.step_km, weights=w, bandwidth_rule=rule
-    )
+    bins = dens.bin_counts(intervals, window=win, bin_km=opts.bin_km)
+    h, rule, test_rule, basis = _choose_bandwidth(c_point, win, opts)
+    k = dens.kde(intervals, window=win, bandwidth_km=h, step_km=opts.step_km, bandwidth_rule=rule)
+    tested = intervals if opts.include_spread else c_point
     hs = dens.hotspots(
-        c,
+        tested,
         window=win,
         bandwidth_km=h,
-        weights=w,
+        bandwidth_rule=test_rule,
+        step_km=opts.step_km,
         simulations=opts.simulations,
         seed=opts.seed,
         alpha=opts.alpha,
-        density=k,
+        density=k if opts.include_spread or n_spread == 0 else None,
     )
-    seed = hs.seed if opts.seed is None else opts.seed
-    cl = dens.clustering(c, window=win, simulations=opts.simulations, seed=seed, alpha=opts.alpha)
-    gp = dens.gaps(c, window=win, top=opts.gaps_top)
+    cl = dens.clustering(
+        tested, window=win, simulations=opts.simulations, seed=opts.seed, alpha=opts.alpha
+    )
+    gp = dens.gaps(intervals, window=win, top=opts.gaps_top)
 
     synthetic = sum(
         1 for p, keep in zip(props_list, kept, strict=True) if keep and p.get("synthetic")
@@ -525,27 +649,50 @@ def analyse(
             "offset_m": om if ok else None,
             "distance_m": dm if ok else None,
             "bank": bk if ok else None,
+            "located": None if not math.isfinite(a0) else "point" if a0 == b0 else "spread",
+            "from_km": a0 if math.isfinite(a0) else None,
+            "to_km": b0 if math.isfinite(b0) else None,
             "in_window": iw,
             "excluded": not kp,
             "reason": rs,
-            "weight": wt,
         }
-        for pid, ck, om, dm, bk, ok, iw, kp, rs, wt in zip(
+        for pid, ck, om, dm, bk, ok, a0, b0, iw, kp, rs in zip(
             ids,
             np.round(chain_km, 6).tolist(),
             np.round(loc.offset_m, 3).tolist(),
             np.round(loc.distance_m, 3).tolist(),
             banks.tolist(),
             finite.tolist(),
+            np.round(lo, 6).tolist(),
+            np.round(hi, 6).tolist(),
             in_window.tolist(),
             kept.tolist(),
             reasons,
-            weights.tolist(),
             strict=True,
         )
     ]
     kde_dict = k.as_dict()
-    kde_dict["bandwidth_note"] = bw_note
+    kde_dict["bandwidth_basis"] = basis
+    widths = intervals[~is_point, 1] - intervals[~is_point, 0]
+    location = {
+        "n_point": n_point,
+        "n_spread": n_spread,
+        "spread_km_median": float(np.median(widths)) if widths.size else None,
+        "spread_km_max": float(widths.max()) if widths.size else None,
+        "spread_km_covered": _union_length(intervals[~is_point]),
+        "expected_in_window": total_w,
+        "rule": "a crossing with chainage_from_km/chainage_to_km is uniform over that stretch; "
+        "otherwise an exact one is a point and any other is uniform over its chainage ± "
+        "uncertainty_m along the river; a crossing partly inside the window counts for the "
+        "part inside",
+        "tests": "hotspot and clustering tests use "
+        + (
+            "every crossing, spread ones by simulation with the same spreads"
+            if opts.include_spread
+            else f"the {n_point} point-located crossings only (pass --include-spread to use "
+            f"the {n_spread} spread ones, by simulation with the same spreads)"
+        ),
+    }
     summary: dict[str, Any] = {
         "crs": MEASURE_CRS,
         "units": {
@@ -568,7 +715,8 @@ def analyse(
         "filters": _filters_dict(opts, bank_rule),
         "banks": {"left": left, "right": right},
         "n_crossings": n,
-        "total_weight": total_w,
+        "location": location,
+        "expected_in_window": total_w,
         "n_synthetic": synthetic,
         "n_excluded": int(excluded.sum()),
         "excluded": [
@@ -581,15 +729,17 @@ def analyse(
         "message": "no crossings in the window" if n == 0 else None,
         "bin_km": float(opts.bin_km),
         "bins_rule": "bins from the window's start; [from, to) except the last, closed; "
-        "the last bin may be shorter and is divided by its true length",
+        "the last bin may be shorter and is divided by its true length; each holds the "
+        "expected number of crossings (a spread one counts for its share of the bin)",
         "bins": bins.as_dict(),
         "kde": kde_dict,
         "hotspots": hs.as_dict(),
         "clustering": cl.as_dict(),
+        "tests_agree": _agreement(hs, cl),
         "gaps": gp.as_dict(),
         "points": points,
         "options": {k2: (list(v) if isinstance(v, tuple) else v) for k2, v in asdict(opts).items()},
-        "seed": seed,
+        "seed": opts.seed,
     }
     return DensityResult(
         summary=summary,
@@ -597,13 +747,43 @@ def analyse(
         line=index,
         bins=bins,
         kde=k,
-        x_m=x[kept],
-        y_m=y[kept],
-        weights=w,
+        x_m=x[kept][is_point],
+        y_m=y[kept][is_point],
+        spread_km=intervals[~is_point],
         max_offset_km=opts.max_offset_km,
         raster_cell_m=opts.raster_cell_m,
         raster_bandwidth_m=opts.raster_bandwidth_m,
     )
+
+
+def _union_length(iv: np.ndarray) -> float:
+    """Length, km, of the union of intervals (rows ``[lo, hi]``)."""
+    if iv.size == 0:
+        return 0.0
+    iv = iv[np.argsort(iv[:, 0], kind="stable")]
+    reach = np.concatenate([[-np.inf], np.maximum.accumulate(iv[:, 1])[:-1]])
+    return float(np.clip(iv[:, 1] - np.maximum(iv[:, 0], reach), 0, None).sum())
+
+
+def _agreement(hs: dens.Hotspots, cl: dens.Clustering) -> dict[str, Any]:
+    """Whether the hotspot and clustering tests agree, in words where they do not."""
+    h, c = hs.significant, cl.clustered
+    if h is None or c is None:
+        return {"agree": None, "note": "not both tested"}
+    if h == c:
+        return {"agree": True, "note": None}
+    if c:
+        note = (
+            "the tests disagree: Ripley's L finds clustering but no stretch is a significant "
+            f"hotspot at bandwidth {hs.bandwidth_km:.3g} km: the clusters may be at a scale "
+            "the kernel smooths over, or many small clusters none dense enough alone"
+        )
+    else:
+        note = (
+            "the tests disagree: a stretch is a significant hotspot but Ripley's L does not "
+            "find clustering over the window: one dense stretch in otherwise even placement"
+        )
+    return {"agree": False, "note": note}
 
 
 def density_report(ws: Workspace, options: DensityOptions | None = None) -> DensityResult:

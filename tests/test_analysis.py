@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geotrack.analysis import PRECISION_WEIGHTS, DensityOptions, analyse, density_report
+from geotrack.analysis import DEFAULT_SEED, DensityOptions, analyse, density_report
 from geotrack.crs import to_measure, to_wire
 from geotrack.errors import ValidationError, WindowError
 from geotrack.linear import LineIndex
@@ -53,6 +53,7 @@ def add_synthetic(ws, chainage_km, offset_m=None, *, check=True, **fields):
             "lon": float(a),
             "lat": float(b),
             "kind": "ford",
+            "location_precision": "exact",
             "synthetic": True,
             "source_name": "synthetic test data (made in code)",
         }
@@ -75,7 +76,8 @@ def test_empty_layer_gives_a_clear_result(ws):
     assert s["n_crossings"] == 0 and s["mean_per_km"] == 0 and s["mean_per_straight_km"] == 0
     assert s["points"] == [] and s["excluded"] == []
     assert all(b["count"] == 0 for b in s["bins"])
-    assert s["kde"]["integral"] == 0 and s["kde"]["bandwidth_note"]
+    assert s["kde"]["integral"] == 0 and "bin width" in s["kde"]["bandwidth_basis"]
+    assert s["hotspots"]["tested"] is False and s["hotspots"]["reason"]
     assert s["hotspots"]["stretches"] == []
     assert s["clustering"]["p_value"] is None and s["clustering"]["reason"]
     assert s["gaps"] == [
@@ -108,7 +110,8 @@ def test_counts_chainages_banks_and_densities(ws):
         "to_km": 15.0,
         "length_km": 5.0,
         "count": 2,
-        "weight": 2.0,
+        "spread": 0.0,
+        "expected": 2.0,
         "per_km": 0.4,
     }
     last = s["bins"][-1]
@@ -157,21 +160,87 @@ def test_retired_crossings_are_never_counted(ws):
     assert [p["id"] for p in s["points"]] == [a]
 
 
-def test_precision_filter_and_weights(ws):
+def test_precision_filter_and_spread(ws):
     ids = add_synthetic(
-        ws, [20.0, 40.0, 60.0, 80.0], location_precision=["exact", "near_place", "reach", "county"]
+        ws,
+        [20.0, 40.0, 60.0, 80.0],
+        location_precision=["exact", "near_place", "reach", "county"],
+        uncertainty_m=[50.0, 1000.0, 5000.0, 20000.0],
     )
     s = density_report(ws, opts(min_precision="near_place")).summary
     assert s["n_crossings"] == 2 and s["n_excluded"] == 2
     reasons = {e["id"]: e["reason"] for e in s["excluded"]}
     assert reasons[ids[2]] == "location_precision=reach is coarser than --min-precision near_place"
     assert s["filters"]["min_precision"] == "near_place"
-    s = density_report(ws, opts(weight_by_precision=True)).summary
-    assert s["n_crossings"] == 4
-    assert s["total_weight"] == pytest.approx(sum(PRECISION_WEIGHTS.values()))
-    assert s["filters"]["weights"] == PRECISION_WEIGHTS
-    assert s["kde"]["integral"] == pytest.approx(2.5)
-    assert s["mean_per_km"] == pytest.approx(2.5 / 238.7)
+    s = density_report(ws, opts()).summary
+    loc = s["location"]
+    assert s["n_crossings"] == 4 and (loc["n_point"], loc["n_spread"]) == (1, 3)
+    assert loc["spread_km_median"] == pytest.approx(10.0)
+    assert loc["spread_km_max"] == pytest.approx(40.0)
+    assert loc["spread_km_covered"] == pytest.approx(2 + (100 - 55))  # reach and county overlap
+    # no mass is lost: the expected count, the bins and the density all hold 4 crossings
+    assert s["expected_in_window"] == pytest.approx(4)
+    assert sum(b["expected"] for b in s["bins"]) == pytest.approx(4)
+    assert s["kde"]["integral"] == pytest.approx(4)
+    pts = {p["id"]: p for p in s["points"]}
+    assert pts[ids[0]]["located"] == "point"
+    assert pts[ids[0]]["from_km"] == pts[ids[0]]["to_km"] == pytest.approx(20.0, abs=1e-4)
+    assert pts[ids[3]]["located"] == "spread"
+    assert (pts[ids[3]]["from_km"], pts[ids[3]]["to_km"]) == pytest.approx((60.0, 100.0), abs=1e-4)
+    # the county-wide site: a quarter of it in each 10 km of its 40 km
+    b = {(x["from_km"], x["to_km"]): x for x in density_report(ws, opts(bin_km=10)).summary["bins"]}
+    assert b[(60.0, 70.0)]["spread"] == pytest.approx(0.25 + 0.5)  # and half the reach
+    assert b[(90.0, 100.0)]["spread"] == pytest.approx(0.25)
+    assert b[(20.0, 30.0)]["count"] == 1 and b[(20.0, 30.0)]["spread"] == 0
+    # the tests use the point-located crossings only, and say so
+    assert "the 1 point-located crossings only" in loc["tests"]
+    assert s["hotspots"]["tested"] is False and s["clustering"]["p_value"] is None
+
+
+def features_at(ws, chainage_km, **props):
+    """Crossing features made in code (properties as ``place`` writes them), on the line."""
+    lon, lat = place(ws, chainage_km, [100.0] * len(chainage_km))
+    out = []
+    for i, (a, b) in enumerate(zip(np.atleast_1d(lon), np.atleast_1d(lat), strict=True)):
+        fid = f"YLU-{i + 1:04d}"
+        pr = {"id": fid, "location_precision": "exact", "synthetic": True}
+        pr.update({k: (v[i] if isinstance(v, list) else v) for k, v in props.items()})
+        out.append(
+            {
+                "type": "Feature",
+                "id": fid,
+                "properties": pr,
+                "geometry": {"type": "Point", "coordinates": [float(a), float(b)]},
+            }
+        )
+    return out
+
+
+def test_a_site_straddling_the_window_counts_for_its_part_inside(ws):
+    from geotrack.reference import Window
+
+    feats = features_at(
+        ws,
+        [60.0, 30.0],
+        location_precision=["reach", "exact"],
+        chainage_from_km=[40.0, None],
+        chainage_to_km=[80.0, None],
+    )
+    r = analyse(feats, stretch=ws.stretch, window=Window("w", 0, 50), options=opts(bin_km=10))
+    s = r.summary
+    assert s["n_crossings"] == 2
+    assert s["expected_in_window"] == pytest.approx(1 + 10 / 40)
+    assert s["kde"]["integral"] == pytest.approx(1.25)
+    assert s["bins"][-1]["spread"] == pytest.approx(0.25)
+    assert s["bins"][-1]["expected"] == pytest.approx(0.25)
+    # the raster holds the same mass: the spread part lies along the river line
+    g = r.grid()
+    assert float(g.values.sum()) * (g.cell_m / 1000) ** 2 == pytest.approx(1.25, rel=2e-3)
+    # a reversed stretch is excluded, with the reason, not repaired
+    bad = features_at(ws, [45.0], chainage_from_km=50.0, chainage_to_km=40.0)
+    s = analyse(bad, stretch=ws.stretch, window=Window("w", 0, 50), options=opts()).summary
+    assert s["n_crossings"] == 0
+    assert "is after chainage_to_km=40" in s["excluded"][0]["reason"]
 
 
 def test_verification_and_grade_filters(ws):
@@ -257,15 +326,17 @@ def test_statistics_on_a_clustered_synthetic_layer(ws):
     add_synthetic(ws, np.clip(d, 0, 238.7), rng.uniform(-500, 500, 80), check=False)
     s = density_report(ws, opts(simulations=199)).summary
     assert s["n_crossings"] == 80
-    assert s["kde"]["bandwidth_rule"] == "silverman" and s["kde"]["bandwidth_km"] > 0
+    assert s["kde"]["bandwidth_rule"] == "likelihood cross-validation"
+    assert s["kde"]["bandwidth_basis"].startswith("auto (likelihood cross-validation from 10")
     assert s["kde"]["integral"] == pytest.approx(80)
     sig = [h for h in s["hotspots"]["stretches"] if h["significant"]]
     assert any(h["from_km"] < 120 < h["to_km"] for h in sig)
     assert s["clustering"]["clustered"] is True
     assert s["gaps"][0]["length_km"] >= s["gaps"][-1]["length_km"]
-    cv = density_report(ws, opts(bandwidth_rule="cv")).summary
-    assert cv["kde"]["bandwidth_rule"] == "likelihood cross-validation"
-    assert 0 < cv["kde"]["bandwidth_km"] < 20
+    assert 0 < s["kde"]["bandwidth_km"] < 20
+    assert s["tests_agree"] == {"agree": True, "note": None}
+    sv = density_report(ws, opts(bandwidth_rule="silverman")).summary
+    assert sv["kde"]["bandwidth_rule"] == "silverman" and sv["kde"]["bandwidth_km"] > 0
 
 
 def test_seeded_results_repeat(ws):
@@ -273,8 +344,8 @@ def test_seeded_results_repeat(ws):
     a = density_report(ws, opts(seed=42)).summary
     b = density_report(ws, opts(seed=42)).summary
     assert a == b
-    c = density_report(ws, opts(seed=None)).summary
-    assert isinstance(c["seed"], int) and c["hotspots"]["test"]["seed"] == c["seed"]
+    c = density_report(ws, DensityOptions(simulations=49)).summary
+    assert c["seed"] == DEFAULT_SEED == c["hotspots"]["test"]["seed"] == c["clustering"]["seed"]
 
 
 def test_grid_of_the_result(ws):

@@ -32,6 +32,7 @@ def add_synthetic(ws, chainage_km, offset_m):
             "lon": float(a),
             "lat": float(b),
             "kind": "pontoon",
+            "location_precision": "exact",
             "synthetic": True,
             "source_name": "synthetic test data (made in code)",
         }
@@ -151,7 +152,7 @@ def test_options_are_stated_in_the_json(ws_with_crossings):
         "9",
         "--seed",
         "2",
-        "--weight-by-precision",
+        "--include-spread",
         "--verification",
         "unverified,verified",
     )
@@ -163,7 +164,8 @@ def test_options_are_stated_in_the_json(ws_with_crossings):
     assert doc["n_excluded"] == 0  # 2.5 km is within 3 km
     assert doc["filters"]["max_offset_km"] == 3
     assert doc["filters"]["verification"] == ["unverified", "verified"]
-    assert doc["filters"]["weights"]["near_place"] == 0.75
+    assert doc["options"]["include_spread"] is True
+    assert doc["location"]["tests"].startswith("hotspot and clustering tests use every crossing")
 
 
 @pytest.mark.parametrize(

@@ -78,7 +78,8 @@ def test_bins_known_answer_and_short_last_bin():
         "to_km": 12.0,
         "length_km": 2.0,
         "count": 2,
-        "weight": 2.0,
+        "spread": 0.0,
+        "expected": 2.0,
         "per_km": 1.0,
     }
 
@@ -204,9 +205,9 @@ def test_kde_integrates_to_the_count_and_is_never_negative(window, hfrac, rel):
 
 
 def test_silverman_known_value():
-    # sd = 15.81, IQR = 25 (midpoint quantiles) -> 0.9 * 15.81 * 5 ** -0.2
+    # sd = 15.81, IQR = 20 (standard, type-7 quartiles) -> 0.9 * 20 / 1.34 * 5 ** -0.2
     assert silverman_bandwidth([10.0, 20.0, 30.0, 40.0, 50.0]) == pytest.approx(
-        0.9 * math.sqrt(250) * 5**-0.2
+        0.9 * 20 / 1.34 * 5**-0.2
     )
 
 
@@ -272,7 +273,8 @@ def test_hotspots_are_reproducible_with_a_seed_and_report_a_drawn_one():
 
 def test_hotspots_of_no_points():
     hs = hotspots([], window=(0, 100), bandwidth_km=2.0, simulations=9, seed=1)
-    assert hs.stretches == () and hs.uniform_per_km == 0 and hs.p_value_max == 1.0
+    assert hs.stretches == () and hs.uniform_per_km == 0 and hs.p_value_max is None
+    assert hs.reason == "no crossings in the window"
 
 
 @pytest.mark.parametrize("sims", [0, -5, 2.5])

@@ -18,6 +18,12 @@ from geotrack.errors import UsageError, ValidationError
 
 log = logging.getLogger(__name__)
 
+#: The seed of :data:`geotrack.analysis.DEFAULT_SEED` (repeated here so that ``--help`` needs
+#: no numerical import; tests/test_cli_density.py checks that the two agree).
+DEFAULT_SEED = 20251209
+#: With fewer crossings than this in the window, the table output is a short summary.
+FEW_SITES = 5
+
 
 def _split_multi(values: tuple[str, ...]) -> tuple[str, ...]:
     out: list[str] = []
@@ -52,10 +58,11 @@ def _f(v: Any, nd: int = 3) -> str:
 )
 @click.option(
     "--bandwidth-rule",
-    type=click.Choice(["silverman", "cv"]),
-    default="silverman",
+    type=click.Choice(["auto", "cv", "silverman"]),
+    default="auto",
     show_default=True,
-    help="Silverman's rule of thumb, or likelihood cross-validation.",
+    help="auto: likelihood cross-validation from 10 point-located crossings, Silverman's "
+    "rule below, the bin width below 2; or that rule.",
 )
 @click.option("--step-km", type=float, default=None, help="Kernel density grid step, km.")
 @click.option(
@@ -89,9 +96,10 @@ def _f(v: Any, nd: int = 3) -> str:
     help="Keep crossings with a report whose credibility is this or better (1 best).",
 )
 @click.option(
-    "--weight-by-precision",
+    "--include-spread",
     is_flag=True,
-    help="Weight crossings by location precision (exact 1, near_place 0.75, reach 0.5, county 0.25).",
+    help="Let the hotspot and clustering tests use spread crossings too (by simulation with "
+    "the same spreads); by default they use point-located crossings only.",
 )
 @click.option(
     "--simulations",
@@ -100,7 +108,13 @@ def _f(v: Any, nd: int = 3) -> str:
     show_default=True,
     help="Monte Carlo simulations under uniform placement.",
 )
-@click.option("--seed", type=int, default=None, help="Random seed (drawn and reported if omitted).")
+@click.option(
+    "--seed",
+    type=click.IntRange(0),
+    default=DEFAULT_SEED,
+    show_default=True,
+    help="Random seed of the Monte Carlo tests (the same data gives the same p-values).",
+)
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level.")
 @click.option("--raster-cell-m", type=float, default=None, help="Density raster cell size, m.")
 @click.option(
@@ -132,9 +146,9 @@ def density_cmd(
     verification: tuple[str, ...],
     min_reliability: str | None,
     min_credibility: int | None,
-    weight_by_precision: bool,
+    include_spread: bool,
     simulations: int,
-    seed: int | None,
+    seed: int,
     alpha: float,
     raster_cell_m: float | None,
     raster_bandwidth_m: float | None,
@@ -148,9 +162,12 @@ def density_cmd(
 
     Counts, per-bin and kernel densities (per km of river and per
     straight-line km), hotspots and a clustering test against uniform
-    placement (Monte Carlo), and the longest gaps.  Crossings farther than
-    --max-offset-km from the river are excluded and listed; retired ones are
-    never counted.
+    placement (Monte Carlo), and the longest gaps.  Each crossing counts
+    where it may be: a point, or spread uniformly over its stretch of river
+    (a reach, a county, a radius around a place); bins hold expected counts.
+    The tests use point-located crossings only unless --include-spread.
+    Crossings farther than --max-offset-km from the river are excluded and
+    listed; retired ones are never counted.
 
     \b
     Examples:
@@ -171,7 +188,7 @@ def density_cmd(
         verification=_split_multi(verification),
         min_reliability=min_reliability,
         min_credibility=min_credibility,
-        weight_by_precision=weight_by_precision,
+        include_spread=include_spread,
         simulations=simulations,
         seed=seed,
         alpha=alpha,
@@ -213,12 +230,9 @@ def _echo(text: str) -> None:
     click.echo(terminal_safe(text))
 
 
-#: Below this many counted sites the text output lists only the bins that hold one.
-_FEW = 5
-
-
 def _print_table(s: dict[str, Any]) -> None:
     w = s["window"]
+    loc = s["location"]
     _echo(
         f"Window {w['name']}: chainage {_f(w['from_km'])}–{_f(w['to_km'])} km, "
         f"{_f(w['length_km'])} km of river, straight-line {_f(w['straight_km'])} km "
@@ -231,72 +245,88 @@ def _print_table(s: dict[str, Any]) -> None:
         f"{s['n_outside_window']}, retired and ignored {s['n_retired_ignored']}; "
         f"synthetic among counted {s['n_synthetic']})"
     )
-    if s["filters"]["weights"]:
-        _echo(f"Weighted by location precision: {s['filters']['weights']}")
+    spread = (
+        f"{loc['n_spread']} spread over their stretch of river (median "
+        f"{_f(loc['spread_km_median'], 1)} km, widest {_f(loc['spread_km_max'], 1)} km, "
+        f"{_f(loc['spread_km_covered'], 1)} km covered)"
+        if loc["n_spread"]
+        else "none spread"
+    )
+    _echo(
+        f"Located: {loc['n_point']} as points, {spread}; expected in the window "
+        f"{_f(loc['expected_in_window'], 2)}"
+    )
     if s["message"]:
         _echo(s["message"])
     _echo(
         f"Mean density: {_f(s['mean_per_km'], 4)} per km of river; "
         f"{_f(s['mean_per_straight_km'], 4)} per straight-line km"
     )
-    few = s["n_crossings"] < _FEW
-    if few:
-        _echo(
-            f"Few located sites ({s['n_crossings']}): `geotrack claims check` sets the claims' "
-            "counts and stated lengths beside the river; `geotrack demo demo` shows a full "
-            "map of synthetic crossings."
-        )
-    bins = [b for b in s["bins"] if b["count"]] if few else s["bins"]
+    if s["n_crossings"] < FEW_SITES:
+        _print_few(s)
+        return
     _echo("")
+    bins = [b for b in s["bins"] if b["expected"] > 0]
     _echo(
-        f"Bins of {s['bin_km']:g} km (last bin divided by its true length)"
-        + (f": the {len(bins)} of {len(s['bins'])} with a site (all in --json):" if few else ":")
+        f"Bins of {s['bin_km']:g} km (expected crossings; last bin divided by its true length)"
+        + (
+            f": {len(s['bins']) - len(bins)} of {len(s['bins'])} empty, not shown"
+            if len(bins) < len(s["bins"])
+            else ":"
+        )
     )
     echo_table(
-        [[_f(b["from_km"], 2), _f(b["to_km"], 2), b["count"], _f(b["per_km"], 4)] for b in bins],
-        ["from_km", "to_km", "count", "per_km"],
+        [
+            [
+                _f(b["from_km"], 2),
+                _f(b["to_km"], 2),
+                b["count"],
+                _f(b["spread"], 2),
+                _f(b["expected"], 2),
+                _f(b["per_km"], 4),
+            ]
+            for b in bins
+        ],
+        ["from_km", "to_km", "points", "spread", "expected", "per_km"],
     )
-    k = s["kde"]
-    peak = max(k["values"], key=lambda v: v["per_km"]) if k["values"] else None
-    _echo("")
-    _echo(
-        f"Kernel density: {k['kernel']}, bandwidth {_f(k['bandwidth_km'])} km "
-        f"({k['bandwidth_rule']}), step {_f(k['step_km'], 4)} km, {k['edge_correction']}"
-        + (f"; peak {_f(peak['per_km'], 4)} per km at {_f(peak['km'], 2)} km" if peak else "")
-    )
-    if k.get("bandwidth_note"):
-        _echo(f"  note: {k['bandwidth_note']}")
+    _print_kde(s["kde"])
     h = s["hotspots"]
     t = h["test"]
     _echo("")
-    _echo(
-        f"Hotspots: density above the uniform rate {_f(h['uniform_per_km'], 4)} per km; "
-        f"significant above {_f(t['envelope_per_km'], 4)} per km "
-        f"(max of {t['simulations']} uniform simulations, alpha {t['alpha']:g}, seed {t['seed']})"
-    )
-    sig = [x for x in h["stretches"] if x["significant"]]
-    if sig:
-        echo_table(
-            [
-                [
-                    _f(x["from_km"], 2),
-                    _f(x["to_km"], 2),
-                    _f(x["peak_km"], 2),
-                    _f(x["peak_per_km"], 4),
-                    x["n_crossings"],
-                    _f(x["p_value"], 4),
-                ]
-                for x in sig
-            ],
-            ["from_km", "to_km", "peak_km", "peak_per_km", "crossings", "p_value"],
-        )
+    _echo(f"Tests: {loc['tests']}; seed {s['seed']}")
+    if not h["tested"]:
+        _echo(f"Hotspots: not tested ({h['reason']})")
     else:
-        _echo("  no significant hotspot")
-    other = len(h["stretches"]) - len(sig)
-    if other:
-        _echo(f"  ({other} more stretch(es) above the uniform rate, not significant: see --json)")
+        _echo(
+            f"Hotspots: density above the uniform rate {_f(h['uniform_per_km'], 4)} per km; "
+            f"significant above {_f(t['envelope_per_km'], 4)} per km "
+            f"(max of {t['simulations']} uniform simulations, alpha {t['alpha']:g}; bandwidth "
+            f"{t['bandwidth']})"
+        )
+        sig = [x for x in h["stretches"] if x["significant"]]
+        if sig:
+            echo_table(
+                [
+                    [
+                        _f(x["from_km"], 2),
+                        _f(x["to_km"], 2),
+                        _f(x["peak_km"], 2),
+                        _f(x["peak_per_km"], 4),
+                        _f(x["expected_crossings"], 1),
+                        _f(x["p_value"], 4),
+                    ]
+                    for x in sig
+                ],
+                ["from_km", "to_km", "peak_km", "peak_per_km", "crossings", "p_value"],
+            )
+        else:
+            _echo("  no significant hotspot")
+        other = len(h["stretches"]) - len(sig)
+        if other:
+            _echo(
+                f"  ({other} more stretch(es) above the uniform rate, not significant: see --json)"
+            )
     c = s["clustering"]
-    _echo("")
     if c["p_value"] is None:
         _echo(f"Clustering: not tested ({c['reason']})")
     else:
@@ -312,8 +342,10 @@ def _print_table(s: dict[str, Any]) -> None:
             f"  mean nearest-neighbour distance {_f(nn['observed_km'])} km vs "
             f"{_f(nn['expected_km'])} km under uniform placement (p = {_f(nn['p_value_clustered'], 4)})"
         )
+    if s["tests_agree"]["note"] and s["tests_agree"]["agree"] is False:
+        _echo(f"Note: {s['tests_agree']['note']}")
     _echo("")
-    _echo("Longest gaps without a crossing:")
+    _echo("Longest gaps where no crossing is, or may be:")
     echo_table(
         [
             [
@@ -326,6 +358,63 @@ def _print_table(s: dict[str, Any]) -> None:
         ],
         ["from_km", "to_km", "length_km", "at_window_end"],
     )
+    _print_excluded(s)
+
+
+def _print_kde(k: dict[str, Any]) -> None:
+    peak = max(k["values"], key=lambda v: v["per_km"]) if k["values"] else None
+    _echo("")
+    _echo(
+        f"Kernel density: {k['kernel']}, bandwidth {_f(k['bandwidth_km'])} km, step "
+        f"{_f(k['step_km'], 4)} km, {k['edge_correction']}"
+        + (f"; peak {_f(peak['per_km'], 4)} per km at {_f(peak['km'], 2)} km" if peak else "")
+    )
+    _echo(f"  bandwidth: {k['bandwidth_basis']}")
+
+
+def _print_few(s: dict[str, Any]) -> None:
+    """The short output of a window with few crossings: where each may be, and where to look next."""
+    _echo(
+        f"Few located sites ({s['n_crossings']}): `geotrack claims check` sets the claims' "
+        "counts and stated lengths beside the river; `geotrack demo demo` shows a full map of "
+        "synthetic crossings."
+    )
+    bins = [b for b in s["bins"] if b["expected"] > 0]
+    _echo("")
+    _echo(
+        f"Bins of {s['bin_km']:g} km (expected crossings): the {len(bins)} of {len(s['bins'])} "
+        "with a site (all in --json):"
+    )
+    echo_table(
+        [[_f(b["from_km"], 2), _f(b["to_km"], 2), b["count"], _f(b["spread"], 2)] for b in bins],
+        ["from_km", "to_km", "points", "spread"],
+    )
+    pts = [p for p in s["points"] if not p["excluded"]]
+    if pts:
+        _echo("")
+        echo_table(
+            [
+                [
+                    p["id"],
+                    _f(p["chainage_km"], 2),
+                    "a point"
+                    if p["located"] == "point"
+                    else f"somewhere on km {_f(p['from_km'], 1)}–{_f(p['to_km'], 1)}",
+                    p["bank"] or "",
+                ]
+                for p in pts
+            ],
+            ["id", "chainage_km", "where", "bank"],
+        )
+    _print_kde(s["kde"])
+    _echo(
+        f"Hotspot and clustering tests: not shown for fewer than {FEW_SITES} crossings "
+        "(--json has them, and the reason where they were not tested)."
+    )
+    _print_excluded(s)
+
+
+def _print_excluded(s: dict[str, Any]) -> None:
     if s["excluded"]:
         _echo("")
         _echo("Excluded:")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 __all__ = ["BandwidthChoice", "cv_bandwidth", "silverman_bandwidth"]
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from geotrack.density.kernel import _grid, _kernel, _linear_bin, _smooth
+from geotrack.density.kernel import _linear_bin
 from geotrack.density.window import _TRUNCATE, Window, _in_window, _points, check_window
 from geotrack.errors import Problem, ValidationError
 
@@ -30,9 +31,12 @@ def _weighted_quantile(c: np.ndarray, w: np.ndarray, q: list[float]) -> np.ndarr
 def silverman_bandwidth(chainage_km: ArrayLike, /, *, weights: ArrayLike | None = None) -> float:
     """Silverman's rule of thumb: ``0.9 * min(sd, IQR / 1.34) * n ** (-1/5)``, km.
 
-    With weights, ``sd`` and ``IQR`` are weighted and ``n`` is Kish's effective
-    sample size ``(sum w)^2 / sum w^2``.  When the IQR is zero the standard
-    deviation alone is used.
+    The quartiles are the standard ones (linear interpolation between order
+    statistics, R's type 7, as numpy, scipy, statsmodels and R's ``bw.nrd0``
+    use).  With weights, ``sd`` and ``IQR`` are weighted (the quartiles then
+    interpolate between the mid-points of the cumulative weights) and ``n``
+    is Kish's effective sample size ``(sum w)^2 / sum w^2``.  When the IQR is
+    zero the standard deviation alone is used.
 
     Raises
     ------
@@ -42,7 +46,7 @@ def silverman_bandwidth(chainage_km: ArrayLike, /, *, weights: ArrayLike | None 
     Examples
     --------
     >>> round(silverman_bandwidth([10.0, 20.0, 30.0, 40.0, 50.0]), 3)
-    10.314
+    9.736
     """
     c, w = _points(chainage_km, weights)
     keep = w > 0
@@ -58,44 +62,120 @@ def silverman_bandwidth(chainage_km: ArrayLike, /, *, weights: ArrayLike | None 
                 )
             ]
         )
-    wsum = w.sum()
-    mean = float((w * c).sum() / wsum)
-    n_eff = wsum**2 / (w**2).sum()
-    var = float((w * (c - mean) ** 2).sum() / wsum) * n_eff / max(n_eff - 1, 1e-12)
-    sd = math.sqrt(var)
-    q1, q3 = _weighted_quantile(c, w, [0.25, 0.75])
+    if weights is None or np.all(w == w[0]):
+        n_eff = float(c.size)
+        sd = float(np.std(c, ddof=1))
+        q1, q3 = np.quantile(c, [0.25, 0.75])
+    else:
+        wsum = w.sum()
+        mean = float((w * c).sum() / wsum)
+        n_eff = wsum**2 / (w**2).sum()
+        var = float((w * (c - mean) ** 2).sum() / wsum) * n_eff / max(n_eff - 1, 1e-12)
+        sd = math.sqrt(var)
+        q1, q3 = _weighted_quantile(c, w, [0.25, 0.75])
     iqr = float(q3 - q1)
     spread = min(sd, iqr / 1.34) if iqr > 0 else sd
     return float(0.9 * spread * n_eff ** (-0.2))
 
 
-def _loo_score(c: np.ndarray, w: np.ndarray, window: Window, h: float) -> float:
-    """Weighted mean leave-one-out log density at the points (binned, reflected)."""
-    a, b = window
-    step = min(h / 8.0, (b - a) / 8.0)
-    _, step, m = _grid(window, step)
-    binned = _linear_bin(c, w, a, step, m)
-    dens = _smooth(binned, h / step, step)
-    k = _kernel(h / step)
-    half = (len(k) - 1) // 2
-    k0 = k[half] / step
-    k1 = (k[half + 1] / step) if len(k) > 1 else 0.0
-    p = (c - a) / step
-    j = np.clip(np.floor(p).astype(np.int64), 0, m - 1)
-    t = np.clip(p - j, 0.0, 1.0)
-    f = dens[j] * (1 - t) + dens[j + 1] * t
-    # the point's own contribution to the binned estimate at itself ...
-    own = w * ((1 - t) ** 2 * k0 + 2 * t * (1 - t) * k1 + t**2 * k0)
-    # ... and that of its mirror images at the window's ends
-    norm = 1.0 / (h * math.sqrt(2 * math.pi))
-    own += (
-        w * norm * (np.exp(-0.5 * (2 * (c - a) / h) ** 2) + np.exp(-0.5 * (2 * (b - c) / h) ** 2))
-    )
-    total = w.sum()
-    loo = (f - own) / np.maximum(total - w, 1e-300)
-    floor = norm * math.exp(-0.5 * _TRUNCATE**2) / max(total, 1.0)
-    loo = np.maximum(loo, floor)
-    return float((w * np.log(loo)).sum() / total)
+def _silverman_rows(x: np.ndarray) -> np.ndarray:
+    """Silverman's rule (standard quartiles) for each row of unweighted chainages."""
+    n = x.shape[1]
+    sd = np.std(x, axis=1, ddof=1)
+    q1, q3 = np.quantile(x, [0.25, 0.75], axis=1)
+    iqr = q3 - q1
+    spread = np.where(iqr > 0, np.minimum(sd, iqr / 1.34), sd)
+    return 0.9 * spread * n ** (-0.2)
+
+
+#: Nodes of the grid likelihood cross-validation works on (the window in equal steps).
+CV_NODES = 4096
+#: Bandwidths cross-validation chooses among: log-spaced, window/1000 to window/2.
+CV_CANDIDATES = 32
+CV_RANGE = (1 / 1000, 1 / 2)
+
+
+def cv_candidates(window: Window) -> np.ndarray:
+    """The bandwidths, km, likelihood cross-validation chooses among on a window.
+
+    Examples
+    --------
+    >>> c = cv_candidates((0.0, 100.0))
+    >>> len(c), float(c[0]), float(c[-1])
+    (32, 0.1, 50.0)
+    """
+    length = window[1] - window[0]
+    return np.geomspace(length * CV_RANGE[0], length * CV_RANGE[1], CV_CANDIDATES)
+
+
+def _transfer(sigma_nodes: np.ndarray, m: int) -> np.ndarray:
+    """Fourier transfer of the Gaussian on the period-``2m`` mirrored grid, one row per sigma."""
+    f = np.arange(m + 1) / (2.0 * m)
+    return np.exp(-2.0 * (math.pi * np.asarray(sigma_nodes)[..., None] * f) ** 2)
+
+
+def _mirror_fft(binned: np.ndarray) -> np.ndarray:
+    """FFT of the node weights mirrored at both ends (so convolution is reflection)."""
+    b = np.array(binned, dtype=np.float64, copy=True)
+    b[..., 0] *= 2.0
+    b[..., -1] *= 2.0
+    mirrored = np.concatenate([b, b[..., -2:0:-1]], axis=-1)
+    return np.fft.rfft(mirrored, axis=-1)
+
+
+def smooth_mirrored(spectrum: np.ndarray, sigma_nodes: np.ndarray, step: float) -> np.ndarray:
+    """Reflected Gaussian density (per km) at the nodes, from :func:`_mirror_fft` of node weights.
+
+    The reflection is exact (every image, by periodicity); *sigma_nodes* has
+    one value per row.
+    """
+    m = spectrum.shape[-1] - 1
+    out = np.fft.irfft(spectrum * _transfer(sigma_nodes, m), 2 * m, axis=-1)[..., : m + 1]
+    return np.maximum(out, 0.0) / step
+
+
+@functools.lru_cache(maxsize=4 * CV_CANDIDATES)
+def _self_kernel(sigma_nodes: float, m: int) -> np.ndarray:
+    """Kernel weight (per node) a unit weight at each node gives that node, with its mirror images."""
+    p = np.arange(m + 1, dtype=np.float64)
+    out = np.zeros(m + 1)
+    for k in range(-3, 4):  # images at 2mk (itself) and 2mk - 2p (its mirrors)
+        out += np.exp(-0.5 * (2 * m * k / sigma_nodes) ** 2)
+        out += np.exp(-0.5 * ((2 * m * k - 2 * p) / sigma_nodes) ** 2)
+    out /= sigma_nodes * math.sqrt(2 * math.pi)
+    out.flags.writeable = False
+    return out
+
+
+def cv_rows(binned: np.ndarray, window: Window, n_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Likelihood cross-validation for each row of node weights on the CV grid.
+
+    Returns the index of the chosen candidate per row and the scores (rows x candidates).
+    The score is the weighted mean leave-one-out log density at the binned
+    weights: at each node, one point's own contribution (the mean weight of
+    the *n_points*) with its mirror images removed.
+    """
+    m = binned.shape[-1] - 1
+    step = (window[1] - window[0]) / m
+    cand = cv_candidates(window)
+    spec = _mirror_fft(binned)
+    total = binned.sum(axis=-1)
+    rows = binned.shape[0]
+    r, col = np.nonzero(binned > 0)
+    b_nz = binned[r, col]
+    mean_w = total / max(n_points, 1)
+    denom = np.maximum(total - mean_w, 1e-300)
+    scores = np.empty((rows, cand.size))
+    floor_base = math.exp(-0.5 * _TRUNCATE**2) / math.sqrt(2 * math.pi)
+    for i, h in enumerate(cand):
+        sig = float(h / step)
+        dens = smooth_mirrored(spec, np.array(sig), step)
+        own = _self_kernel(round(sig, 9), m) / step
+        loo = (dens[r, col] - mean_w[r] * own[col]) / denom[r]
+        loo = np.maximum(loo, floor_base / h / np.maximum(total[r], 1.0))
+        scores[:, i] = np.bincount(r, weights=b_nz * np.log(loo), minlength=rows)
+    scores /= np.maximum(total, 1e-300)[:, None]
+    return np.argmax(scores, axis=1), scores
 
 
 @dataclass(frozen=True)
@@ -116,7 +196,10 @@ class BandwidthChoice:
     bandwidth_km: float
     searched_km: tuple[float, float]
     at_limit: bool
-    rule: str = "likelihood cross-validation (leave-one-out, Gaussian kernel, reflection)"
+    rule: str = (
+        "likelihood cross-validation (leave-one-out, Gaussian kernel, reflection): "
+        f"the best of {CV_CANDIDATES} log-spaced bandwidths from window/1000 to window/2"
+    )
 
 
 def cv_bandwidth(
@@ -125,13 +208,17 @@ def cv_bandwidth(
     *,
     window: Window,
     weights: ArrayLike | None = None,
-    n_candidates: int = 40,
 ) -> BandwidthChoice:
     """Choose a bandwidth by likelihood cross-validation.
 
     Maximises the (weighted) mean leave-one-out log density of the points
-    over ``n_candidates`` log-spaced bandwidths from window/2000 to window/2,
-    then refines between the best candidate's neighbours.
+    over :data:`CV_CANDIDATES` log-spaced bandwidths from window/1000 to
+    window/2 (:func:`cv_candidates`).  The points are linearly binned on
+    :data:`CV_NODES` equal steps of the window and the reflected Gaussian
+    density computed exactly (every mirror image, by FFT on the mirrored
+    grid); each unit of weight's own contribution, with its mirror images,
+    is removed.  Being a fixed procedure on a fixed grid, the Monte Carlo
+    tests can repeat it on every simulation.
 
     Raises
     ------
@@ -159,29 +246,11 @@ def cv_bandwidth(
                 )
             ]
         )
-    length = window[1] - window[0]
-    lo, hi = length / 2000.0, length / 2.0
-    grid = np.geomspace(lo, hi, n_candidates)
-    scores = np.array([_loo_score(c, w, window, h) for h in grid])
-    i = int(np.argmax(scores))
-    best_h, best_s = grid[i], scores[i]
-    if 0 < i < len(grid) - 1:
-        # golden-section search on log h between the neighbours
-        x0, x1 = math.log(grid[i - 1]), math.log(grid[i + 1])
-        g = (math.sqrt(5) - 1) / 2
-        ya, yb = x1 - g * (x1 - x0), x0 + g * (x1 - x0)
-        fa = _loo_score(c, w, window, math.exp(ya))
-        fb = _loo_score(c, w, window, math.exp(yb))
-        for _ in range(20):
-            if fa > fb:
-                x1, yb, fb = yb, ya, fa
-                ya = x1 - g * (x1 - x0)
-                fa = _loo_score(c, w, window, math.exp(ya))
-            else:
-                x0, ya, fa = ya, yb, fb
-                yb = x0 + g * (x1 - x0)
-                fb = _loo_score(c, w, window, math.exp(yb))
-        cand, cs = (math.exp(ya), fa) if fa > fb else (math.exp(yb), fb)
-        if cs > best_s:
-            best_h = cand
-    return BandwidthChoice(float(best_h), (float(lo), float(hi)), i in (0, len(grid) - 1))
+    step = (window[1] - window[0]) / CV_NODES
+    binned = _linear_bin(c, w, window[0], step, CV_NODES)[None, :]
+    best, _ = cv_rows(binned, window, c.size)
+    cand = cv_candidates(window)
+    i = int(best[0])
+    return BandwidthChoice(
+        float(cand[i]), (float(cand[0]), float(cand[-1])), i in (0, cand.size - 1)
+    )

@@ -1,7 +1,9 @@
-"""Counts of points per fixed-length bin of a window, in points per km of river.
+"""Expected counts of sites per fixed-length bin of a window, in sites per km of river.
 
 Bins are half-open ``[from, to)``, the last one closed; the last bin ends at
 the window's end and may be shorter, and it is divided by its true length.
+A point-located site counts 1 in its bin; a site spread uniformly over a
+stretch counts, in each bin, the share of its stretch in that bin.
 """
 
 from __future__ import annotations
@@ -15,25 +17,29 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from geotrack.density.window import Window, _in_window, _length_arg, _points, check_window
+from geotrack.density.spread import interval_bin_mass, sites
+from geotrack.density.window import Window, _length_arg, check_window
 
 
 @dataclass(frozen=True)
 class Bins:
-    """Counts of points per fixed-length bin of a window.
+    """Expected counts of sites per fixed-length bin of a window.
 
     Attributes
     ----------
     edges_km : ndarray
         ``n_bins + 1`` edges from the window's start to its end.
     count : ndarray of int
-        Points per bin (``[from, to)``, the last bin closed).
+        Point-located sites per bin (``[from, to)``, the last bin closed).
     weight : ndarray of float
-        Sum of weights per bin (equal to ``count`` when unweighted).
+        Expected count per bin: the (weighted) point-located sites plus each
+        spread site's share (equal to ``count`` with points only, unweighted).
     per_km : ndarray of float
-        ``weight`` divided by each bin's true length, points per km of river.
+        ``weight`` divided by each bin's true length, sites per km of river.
     bin_km : float
         The bin length asked for; the last bin may be shorter.
+    spread : ndarray of float
+        The part of ``weight`` from spread sites.
     """
 
     edges_km: NDArray[np.float64]
@@ -41,6 +47,7 @@ class Bins:
     weight: NDArray[np.float64]
     per_km: NDArray[np.float64]
     bin_km: float
+    spread: NDArray[np.float64] | None = None
 
     @property
     def length_km(self) -> NDArray[np.float64]:
@@ -48,26 +55,32 @@ class Bins:
         return np.diff(self.edges_km)
 
     def as_dict(self) -> list[dict[str, Any]]:
-        """One dict per bin: ``from_km``, ``to_km``, ``length_km``, ``count``, ``weight``, ``per_km``.
+        """One dict per bin: ``from_km``, ``to_km``, ``length_km``, ``count``, ``spread``, ``expected``, ``per_km``.
+
+        ``count`` is point-located sites, ``spread`` the expected number of
+        spread sites, ``expected`` their (weighted) sum.
 
         Examples
         --------
         >>> bin_counts([1.0], window=(0, 3), bin_km=2).as_dict()[1]["length_km"]
         1.0
         """
+        spread = self.spread if self.spread is not None else np.zeros(len(self.count))
         return [
             {
                 "from_km": float(a),
                 "to_km": float(b),
                 "length_km": float(b - a),
                 "count": int(c),
-                "weight": float(w),
+                "spread": float(sp),
+                "expected": float(w),
                 "per_km": float(p),
             }
-            for a, b, c, w, p in zip(
+            for a, b, c, sp, w, p in zip(
                 self.edges_km[:-1],
                 self.edges_km[1:],
                 self.count,
+                spread,
                 self.weight,
                 self.per_km,
                 strict=True,
@@ -106,12 +119,14 @@ def bin_counts(
     bin_km: float,
     weights: ArrayLike | None = None,
 ) -> Bins:
-    """Count points per bin of a window (points outside the window are ignored).
+    """Expected count of sites per bin of a window (sites outside the window are ignored).
 
     Parameters
     ----------
-    chainage_km : array_like
-        Chainages, km.
+    chainage_km : array_like, shape (n,) or (n, 2)
+        Chainages, km, or intervals ``[lo, hi]`` km each uniform over its
+        stretch (``lo == hi`` for a point).  A site partly inside the window
+        counts for the part inside.
     window : (float, float)
         ``(from_km, to_km)``.
     bin_km : float
@@ -130,15 +145,17 @@ def bin_counts(
     ([0.0, 5.0, 10.0, 12.0], [2, 1, 2], [0.4, 0.2, 1.0])
     >>> bin_counts([], window=(0, 12), bin_km=5).count.tolist()
     [0, 0, 0]
+    >>> bin_counts([[3.0, 7.0], [11.0, 11.0]], window=(0, 12), bin_km=5).weight.tolist()
+    [0.5, 0.5, 1.0]
     """
     window = check_window(*window)
     edges = bin_edges(window, bin_km)
-    c, w = _points(chainage_km, weights)
-    keep = _in_window(c, window)
-    c, w = c[keep], w[keep]
+    s = sites(chainage_km, weights, window)
+    c, w = s.points()
     nb = len(edges) - 1
     idx = np.clip(np.searchsorted(edges, c, side="right") - 1, 0, nb - 1)
     count = np.bincount(idx, minlength=nb).astype(np.int64)
-    weight = np.bincount(idx, weights=w, minlength=nb).astype(np.float64)
+    spread = interval_bin_mass(*s.spread(), edges)
+    weight = np.bincount(idx, weights=w, minlength=nb).astype(np.float64) + spread
     per_km = weight / np.diff(edges)
-    return Bins(edges, count, weight, per_km, float(bin_km))
+    return Bins(edges, count, weight, per_km, float(bin_km), spread)

@@ -18,7 +18,8 @@ from numpy.typing import ArrayLike
 
 from geotrack._jit import announce_compile, njit, prange
 from geotrack.density.montecarlo import _batches, _check_sims, _rng
-from geotrack.density.window import Window, _in_window, _points, check_window
+from geotrack.density.spread import sites
+from geotrack.density.window import Window, check_window
 from geotrack.errors import Problem, ValidationError
 
 
@@ -62,6 +63,13 @@ def _sim_stats(spacings, a, length, radii, nn_out, counts_out):  # pragma: no co
             acc += spacings[r, i]
             x[i] = a + length * acc / tot
         nn_out[r] = _sorted_stats(x, radii, counts_out[r])
+
+
+@njit(parallel=True)
+def _rows_stats(x, radii, nn_out, counts_out):  # pragma: no cover - compiled
+    # x: rows of sorted positions
+    for r in prange(x.shape[0]):
+        nn_out[r] = _sorted_stats(x[r], radii, counts_out[r])
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,7 @@ class Clustering:
     nn_p_value_dispersed: float | None = None
     envelope_nn_km: tuple[float, float] | None = None
     reason: str | None = None
+    n_spread: int = 0
 
     @property
     def clustered(self) -> bool | None:
@@ -125,9 +134,16 @@ class Clustering:
         >>> clustering([1.0, 2.0, 9.0], window=(0, 10), simulations=9, seed=1).as_dict()["simulations"]
         9
         """
+        null = "complete spatial randomness: the same number of points uniform on the window"
+        if self.n_spread:
+            null += (
+                f"; the {self.n_spread} spread crossings keep their spread (each stretch, as "
+                "clipped to the window, placed uniformly in it) and are tested at one position "
+                "drawn uniformly within their stretch (seeded), as in every simulation"
+            )
         return {
-            "null_model": "complete spatial randomness: the same number of points "
-            "uniform on the window",
+            "null_model": null,
+            "n_spread": self.n_spread,
             "statistic": "Ripley's L along the river: largest studentised excess of L(r) over "
             "its simulated mean, across radii (global test)",
             "alternative": "clustered",
@@ -221,8 +237,9 @@ def clustering(
     sims = _check_sims(simulations)
     if not 0 < alpha < 1:
         raise ValidationError([Problem("alpha", alpha, "give a level in (0, 1), e.g. 0.05")])
-    c, _ = _points(chainage_km, None)
-    c = np.sort(c[_in_window(c, window)])
+    st = sites(chainage_km, None, window)
+    order = np.argsort(st.lo, kind="stable")
+    c, width = st.lo[order], (st.hi - st.lo)[order]
     n = c.size
     if n < 2:
         reason = "no crossings in the window" if n == 0 else "fewer than 2 crossings in the window"
@@ -237,8 +254,12 @@ def clustering(
     rng, seed_used = _rng(seed)
     n_all = n
     if n > max_points:
-        c = np.sort(rng.choice(c, size=int(max_points), replace=False))
+        pick = np.sort(rng.choice(n, size=int(max_points), replace=False))
+        c, width = c[pick], width[pick]
         n = c.size
+    spread = bool(np.any(width > 0))
+    if spread:  # each spread site at one position drawn uniformly within its stretch
+        c = np.sort(c + rng.random(n) * width)
     obs_counts = np.zeros(radii.size, dtype=np.int64)
     announce_compile("clustering", _sorted_stats, _sim_stats)
     obs_nn = _sorted_stats(c, radii, obs_counts)
@@ -246,8 +267,13 @@ def clustering(
     counts = np.zeros((sims, radii.size), dtype=np.int64)
     done = 0
     for k in _batches(n + 1, sims):
-        spac = rng.standard_exponential((k, n + 1))  # sorted uniforms from normalised spacings
-        _sim_stats(spac, a, length, radii, nn[done : done + k], counts[done : done + k])
+        if spread:
+            x = a + rng.random((k, n)) * (length - width) + rng.random((k, n)) * width
+            x.sort(axis=1)
+            _rows_stats(x, radii, nn[done : done + k], counts[done : done + k])
+        else:
+            spac = rng.standard_exponential((k, n + 1))  # sorted uniforms from spacings
+            _sim_stats(spac, a, length, radii, nn[done : done + k], counts[done : done + k])
         done += k
     scale = length / (n * (n - 1)) / 2.0  # L(r) = K(r) / 2 in one dimension
     l_obs = obs_counts * scale
@@ -289,6 +315,7 @@ def clustering(
         nn_p_value=float((1 + np.count_nonzero(nn <= obs_nn)) / (sims + 1)),
         nn_p_value_dispersed=float((1 + np.count_nonzero(nn >= obs_nn)) / (sims + 1)),
         envelope_nn_km=env,
+        n_spread=st.n_spread,
     )
 
 
@@ -320,10 +347,11 @@ class Gaps:
 
 
 def gaps(chainage_km: ArrayLike, /, *, window: Window, top: int = 5) -> Gaps:
-    """The ``top`` longest stretches of the window without a point.
+    """The ``top`` longest stretches of the window where no site is, or may be.
 
-    A gap runs between consecutive points, or between a window end and the
-    nearest point (flagged ``at_window_end``).
+    A gap runs between consecutive sites, or between a window end and the
+    nearest site (flagged ``at_window_end``); a site spread over a stretch
+    covers its whole stretch (chainage_km of shape ``(n, 2)``).
 
     Examples
     --------
@@ -331,14 +359,19 @@ def gaps(chainage_km: ArrayLike, /, *, window: Window, top: int = 5) -> Gaps:
     ((12.0, 50.0), (0.0, 10.0))
     >>> gaps([], window=(0, 60)).stretches
     ((0.0, 60.0),)
+    >>> gaps([[10.0, 20.0], [12.0, 14.0], [50.0, 50.0]], window=(0, 60), top=2).stretches
+    ((20.0, 50.0), (0.0, 10.0))
     """
     window = check_window(*window)
     if not isinstance(top, int | np.integer) or top < 1:
         raise ValidationError([Problem("top", top, "give a positive integer")])
-    c, _ = _points(chainage_km, None)
-    c = np.unique(c[_in_window(c, window)])
-    edges = np.concatenate([[window[0]], c, [window[1]]])
-    lengths = np.diff(edges)
+    st = sites(chainage_km, None, window)
+    order = np.argsort(st.lo, kind="stable")
+    lo, hi = st.lo[order], st.hi[order]
+    covered_to = np.maximum.accumulate(hi) if hi.size else hi
+    starts = np.concatenate([[window[0]], covered_to])  # a gap may start where cover ends
+    ends = np.concatenate([lo, [window[1]]])
+    lengths = ends - starts
     order = np.argsort(-lengths, kind="stable")[:top]
-    out = tuple((float(edges[i]), float(edges[i + 1])) for i in order if lengths[i] > 0)
+    out = tuple((float(starts[i]), float(ends[i])) for i in order if lengths[i] > 0)
     return Gaps(out, window)

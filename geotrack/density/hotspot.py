@@ -4,7 +4,10 @@ Stretches where the density exceeds the uniform rate ``n / L``; significance
 from Monte Carlo simulations of the same number of points placed uniformly
 in the window (complete spatial randomness), comparing each stretch's peak
 with the simulated maxima of the density (a global envelope, so the test
-holds over the whole window).
+holds over the whole window).  A bandwidth chosen from the data (``cv``,
+``silverman``) is chosen again, the same way, on every simulation, so that
+the test keeps its level.  Sites spread over a stretch keep their spread in
+the simulations: each stretch is placed uniformly in the window.
 """
 
 from __future__ import annotations
@@ -19,10 +22,22 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from geotrack._jit import announce_compile
-from geotrack.density.kernel import Kde, _bin_rows, _smooth, kde
+from geotrack.density.bandwidth import (
+    CV_NODES,
+    _mirror_fft,
+    _silverman_rows,
+    cv_candidates,
+    cv_rows,
+    smooth_mirrored,
+)
+from geotrack.density.kernel import Kde, _bin_rows, _linear_bin, _smooth, kde
 from geotrack.density.montecarlo import _batches, _check_sims, _rng
-from geotrack.density.window import _TRUNCATE, Window, _in_window, _points, check_window
+from geotrack.density.spread import Sites, bin_interval_rows, interval_linear_bin, sites
+from geotrack.density.window import _TRUNCATE, Window, check_window
 from geotrack.errors import Problem, ValidationError
+
+#: Bandwidth rules the test can repeat on every simulation.
+RULES = ("given", "cv", "silverman")
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,7 @@ class Hotspot:
     n_points: int
     p_value: float
     significant: bool
+    expected: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict.
@@ -52,6 +68,7 @@ class Hotspot:
             "peak_km": self.peak_km,
             "peak_per_km": self.peak_per_km,
             "n_crossings": self.n_points,
+            "expected_crossings": self.expected,
             "p_value": self.p_value,
             "significant": self.significant,
         }
@@ -69,24 +86,36 @@ class Hotspots:
         Maximal stretches where the density exceeds ``uniform_per_km``, in
         order along the window, each with its peak and a p-value: the share
         of simulations whose *maximum* density is at least that peak.
-    envelope_per_km : float
+    envelope_per_km : float or None
         The ``1 - alpha`` quantile of the simulated maxima: a stretch whose
         peak exceeds it is significant at level ``alpha`` over the whole window.
     simulations, seed, alpha : int, int, float
         The Monte Carlo set-up.
+    bandwidth_rule : str
+        ``given`` (fixed), or the rule repeated on every simulation.
+    reason : str or None
+        Why no test was done (fewer than 2 sites).
     """
 
     uniform_per_km: float
     stretches: tuple[Hotspot, ...]
-    envelope_per_km: float
+    envelope_per_km: float | None
     simulations: int
     seed: int
     alpha: float
-    bandwidth_km: float
-    max_per_km: float
-    p_value_max: float
+    bandwidth_km: float | None
+    max_per_km: float | None
+    p_value_max: float | None
+    bandwidth_rule: str = "given"
+    n_spread: int = 0
+    reason: str | None = None
     null_model: str = "complete spatial randomness: the same number of points uniform on the window"
     statistic: str = "maximum of the kernel density over the window (global envelope)"
+
+    @property
+    def significant(self) -> bool | None:
+        """Whether some stretch is a significant hotspot (None when not tested)."""
+        return None if self.p_value_max is None else self.p_value_max <= self.alpha
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict.
@@ -95,21 +124,37 @@ class Hotspots:
         --------
         >>> hs = hotspots([1.0, 1.2, 8.0], window=(0, 10), bandwidth_km=1.0, simulations=9, seed=1)
         >>> sorted(hs.as_dict()["test"])[:3]
-        ['alpha', 'envelope_per_km', 'null_model']
+        ['alpha', 'bandwidth', 'envelope_per_km']
         """
+        null = self.null_model
+        if self.n_spread:
+            null += (
+                f"; the {self.n_spread} spread crossings keep their spread, each stretch "
+                "placed uniformly in the window"
+            )
+        bandwidth = (
+            "fixed (given, or chosen without looking at the sites)"
+            if self.bandwidth_rule == "given"
+            else f"chosen by {self.bandwidth_rule} on the data and again, the same way, "
+            "on every simulation"
+        )
         return {
             "rule": "stretches where the kernel density exceeds the uniform rate",
             "uniform_per_km": self.uniform_per_km,
             "bandwidth_km": self.bandwidth_km,
+            "tested": self.reason is None,
+            "reason": self.reason,
             "test": {
-                "null_model": self.null_model,
+                "null_model": null,
                 "statistic": self.statistic,
+                "bandwidth": bandwidth,
                 "simulations": self.simulations,
                 "seed": self.seed,
                 "alpha": self.alpha,
                 "envelope_per_km": self.envelope_per_km,
                 "observed_max_per_km": self.max_per_km,
                 "p_value": self.p_value_max,
+                "significant": self.significant,
             },
             "stretches": [h.as_dict() for h in self.stretches],
         }
@@ -143,12 +188,48 @@ def _runs_above(x: np.ndarray, f: np.ndarray, level: float) -> list[tuple[float,
     return runs
 
 
+def _rule_bandwidths(
+    rule: str, pos_km: np.ndarray, binned: np.ndarray, window: Window, n_points: int
+) -> np.ndarray:
+    """The bandwidth *rule* gives on each row (positions, km, and their binning on the CV grid)."""
+    if rule == "cv":
+        best, _ = cv_rows(binned, window, n_points)
+        return cv_candidates(window)[best]
+    length = window[1] - window[0]
+    return np.clip(
+        _silverman_rows(pos_km), length * SILVERMAN_RANGE[0], length * SILVERMAN_RANGE[1]
+    )
+
+
+#: Silverman's rule is held within [window/2000, window] (stated where it applies).
+SILVERMAN_RANGE = (1 / 2000, 1.0)
+
+
+def _test_density(
+    s: Sites, window: Window, rule: str, h: float | None
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Bandwidth and density (on the CV grid) of observed sites, chosen as in the simulations."""
+    a, b = window
+    length = b - a
+    m = CV_NODES
+    step = length / m
+    c, w = s.points()
+    pts = _linear_bin(c, w, a, step, m)[None, :]
+    if rule != "given":
+        h = float(_rule_bandwidths(rule, c[None, :], pts, window, c.size)[0])
+    allb = pts + interval_linear_bin(*s.spread(), a, step, m)[None, :]
+    dens = smooth_mirrored(_mirror_fft(allb), np.array([h / step]), step)[0]
+    nodes = a + step * np.arange(m + 1)
+    return float(h), nodes, dens
+
+
 def hotspots(
     chainage_km: ArrayLike,
     /,
     *,
     window: Window,
-    bandwidth_km: float,
+    bandwidth_km: float | None = None,
+    bandwidth_rule: str = "given",
     step_km: float | None = None,
     weights: ArrayLike | None = None,
     simulations: int = 999,
@@ -160,12 +241,20 @@ def hotspots(
 
     Parameters
     ----------
-    chainage_km : array_like
-        Chainages, km (points outside the window are ignored).
-    window, bandwidth_km, step_km, weights
-        As for :func:`kde`.
+    chainage_km : array_like, shape (n,) or (n, 2)
+        Chainages, km, or intervals ``[lo, hi]`` (sites spread uniformly over
+        a stretch); sites outside the window are ignored.
+    window, step_km, weights
+        As for :func:`~geotrack.density.kde`.
+    bandwidth_km : float, optional
+        Kernel bandwidth, km, with ``bandwidth_rule="given"``.
+    bandwidth_rule : {"given", "cv", "silverman"}
+        ``given``: *bandwidth_km*, held fixed.  ``cv`` or ``silverman``: the
+        bandwidth is chosen by likelihood cross-validation or Silverman's
+        rule on the point-located sites, and chosen again the same way on
+        every simulation (so that the test keeps its level).
     simulations : int
-        Uniform simulations of the same number of points (and weights).
+        Uniform simulations of the same sites (and weights, and spreads).
     seed : int, optional
         Seed of the random generator; drawn and reported when omitted.
     alpha : float
@@ -176,6 +265,7 @@ def hotspots(
     Returns
     -------
     Hotspots
+        Not tested (``reason`` set, no stretches) below 2 sites in the window.
 
     Examples
     --------
@@ -183,55 +273,120 @@ def hotspots(
     >>> hs = hotspots(pts, window=(0, 100), bandwidth_km=1.0, simulations=99, seed=1)
     >>> [(round(h.peak_km), h.significant) for h in hs.stretches if h.n_points > 5]
     [(41, True)]
+    >>> hotspots([100.0], window=(0, 200), bandwidth_km=5.0, simulations=9, seed=1).reason
+    'fewer than 2 crossings in the window'
     """
     window = check_window(*window)
     sims = _check_sims(simulations)
     if not 0 < alpha < 1:
         raise ValidationError([Problem("alpha", alpha, "give a level in (0, 1), e.g. 0.05")])
-    c, w = _points(chainage_km, weights)
-    keep = _in_window(c, window)
-    c, w = c[keep], w[keep]
-    obs = density or kde(c, window=window, bandwidth_km=bandwidth_km, step_km=step_km, weights=w)
+    if bandwidth_rule not in RULES:
+        raise ValidationError(
+            [Problem("bandwidth_rule", bandwidth_rule, f"use one of {', '.join(RULES)}")]
+        )
+    if bandwidth_rule == "given" and bandwidth_km is None:
+        raise ValidationError(
+            [Problem("bandwidth_km", None, "give a bandwidth in km with bandwidth_rule='given'")]
+        )
+    s = sites(chainage_km, weights, window)
     rng, seed_used = _rng(seed)
     a, b = window
     length = b - a
-    total = float(w.sum())
+    total = float(s.w.sum())
     uniform = total / length
-    m = len(obs.km) - 1
+    n_sites = s.w.size
+    if n_sites < 2 or (bandwidth_rule != "given" and s.n_point < 2):
+        reason = (
+            "no crossings in the window"
+            if n_sites == 0
+            else "fewer than 2 crossings in the window"
+            if n_sites < 2
+            else f"fewer than 2 point-located crossings for the {bandwidth_rule} bandwidth"
+        )
+        return Hotspots(
+            uniform,
+            (),
+            None,
+            sims,
+            seed_used,
+            float(alpha),
+            bandwidth_km,
+            None,
+            None,
+            bandwidth_rule,
+            s.n_spread,
+            reason,
+        )
+    c, w = s.points()
+    slo, shi, sw = s.spread()
     maxima = np.zeros(sims)
-    if c.size:
-        done = 0
-        half = math.ceil(_TRUNCATE * obs.bandwidth_km / obs.step_km)
-        sizes = list(_batches(max(c.size, m + 1 + 2 * half), sims))
-        pos_buf = np.empty((sizes[0], c.size), dtype=np.float32)
-        bin_buf = np.empty((sizes[0], m + 1))
-        announce_compile("hotspot", _bin_rows)
-        for k in sizes:
-            # float32 uniforms: a resolution of window / 2**24 (about 1 cm on 240 km)
-            pos = rng.random((k, c.size), dtype=np.float32, out=pos_buf[:k])
-            binned = bin_buf[:k]
-            binned[:] = 0.0
-            _bin_rows(pos, w, length / obs.step_km, m, binned)
-            dens = _smooth(binned, obs.bandwidth_km / obs.step_km, obs.step_km)
-            maxima[done : done + k] = dens.max(axis=1)
-            done += k
+    announce_compile("hotspot", _bin_rows)
+    if bandwidth_rule == "given":
+        obs = density or kde(
+            chainage_km, window=window, bandwidth_km=bandwidth_km, step_km=step_km, weights=weights
+        )
+        t_nodes, t_dens = obs.km, obs.per_km
+        m = len(obs.km) - 1
+        step = obs.step_km
+        half = math.ceil(_TRUNCATE * obs.bandwidth_km / step)
+        sizes = list(_batches(max(n_sites, m + 1 + 2 * half), sims))
+    else:
+        h, t_nodes, t_dens = _test_density(s, window, bandwidth_rule, None)
+        obs = density or kde(
+            chainage_km,
+            window=window,
+            bandwidth_km=h,
+            step_km=step_km,
+            weights=weights,
+            bandwidth_rule=bandwidth_rule,
+        )
+        m = CV_NODES
+        step = length / m
+        sizes = list(_batches(max(n_sites, 8 * m), sims))
+    width = (shi - slo) / step
+    done = 0
+    for k in sizes:
+        # float32 uniforms: a resolution of window / 2**24 (about 1 cm on 240 km)
+        pos = rng.random((k, c.size), dtype=np.float32)
+        binned = np.zeros((k, m + 1))
+        _bin_rows(pos, w, length / step, m, binned)
+        if bandwidth_rule == "given":
+            sig = np.full(k, obs.bandwidth_km / step)
+        else:
+            sig = _rule_bandwidths(bandwidth_rule, a + length * pos, binned, window, c.size) / step
+        if slo.size:
+            start = rng.random((k, slo.size)) * (m - width)
+            bin_interval_rows(start, width, sw, m, binned)
+        if bandwidth_rule == "given":
+            dens = _smooth(binned, sig[0], step)
+        else:
+            dens = smooth_mirrored(_mirror_fft(binned), sig, step)
+        maxima[done : done + k] = dens.max(axis=1)
+        done += k
     q = np.sort(maxima)
     k_env = min(sims - 1, math.ceil((sims + 1) * (1 - alpha)) - 1)
     envelope = float(q[max(k_env, 0)])
-    obs_max = float(obs.per_km.max()) if len(obs.per_km) else 0.0
+    obs_max = float(t_dens.max())
 
     def pval(peak: float) -> float:
         return float((1 + np.count_nonzero(maxima >= peak)) / (sims + 1))
 
     stretches = []
-    if total > 0:
-        for x0, x1, s, e in _runs_above(obs.km, obs.per_km, uniform):
-            seg = obs.per_km[s : e + 1]
-            j = int(np.argmax(seg)) + s
-            peak = float(obs.per_km[j])
-            n_in = int(np.count_nonzero((c >= x0) & (c <= x1)))
-            p = pval(peak)
-            stretches.append(Hotspot(x0, x1, float(obs.km[j]), peak, n_in, p, p <= alpha))
+    for x0, x1, i0, i1 in _runs_above(obs.km, obs.per_km, uniform):
+        seg = obs.per_km[i0 : i1 + 1]
+        j = int(np.argmax(seg)) + i0
+        inside = (t_nodes >= x0) & (t_nodes <= x1)
+        peak = float(t_dens[inside].max()) if inside.any() else float(obs.per_km[j])
+        n_in = int(np.count_nonzero((c >= x0) & (c <= x1)))
+        expected = float(w[(c >= x0) & (c <= x1)].sum())
+        if slo.size:
+            expected += float(
+                np.clip(np.minimum(shi, x1) - np.maximum(slo, x0), 0, None) @ (sw / (shi - slo))
+            )
+        p = pval(peak)
+        stretches.append(
+            Hotspot(x0, x1, float(obs.km[j]), float(obs.per_km[j]), n_in, p, p <= alpha, expected)
+        )
     return Hotspots(
         uniform_per_km=uniform,
         stretches=tuple(stretches),
@@ -241,5 +396,7 @@ def hotspots(
         alpha=float(alpha),
         bandwidth_km=obs.bandwidth_km,
         max_per_km=obs_max,
-        p_value_max=pval(obs_max) if total > 0 else 1.0,
+        p_value_max=pval(obs_max),
+        bandwidth_rule=bandwidth_rule,
+        n_spread=s.n_spread,
     )

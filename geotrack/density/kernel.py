@@ -17,15 +17,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from geotrack._jit import njit, prange
-from geotrack.density.window import (
-    _TRUNCATE,
-    KERNEL,
-    Window,
-    _in_window,
-    _length_arg,
-    _points,
-    check_window,
-)
+from geotrack.density.spread import interval_linear_bin, sites
+from geotrack.density.window import _TRUNCATE, KERNEL, Window, _length_arg, check_window
 from geotrack.errors import Problem, ValidationError
 
 #: Most grid nodes a 1-D density may have.
@@ -233,12 +226,17 @@ def kde(
     weights: ArrayLike | None = None,
     bandwidth_rule: str = "given",
 ) -> Kde:
-    """Gaussian kernel density of points along a window, corrected at its ends.
+    """Gaussian kernel density of sites along a window, corrected at its ends.
+
+    A spread site's contribution is its uniform distribution over its stretch
+    convolved with the kernel; a site partly inside the window counts for
+    the part inside.
 
     Parameters
     ----------
-    chainage_km : array_like
-        Chainages, km; points outside the window are ignored.
+    chainage_km : array_like, shape (n,) or (n, 2)
+        Chainages, km, or intervals ``[lo, hi]`` km (each site uniform over
+        its stretch); sites outside the window are ignored.
     window : (float, float)
         ``(from_km, to_km)``.
     bandwidth_km : float
@@ -264,14 +262,16 @@ def kde(
     (3.0, 0.1)
     >>> float(kde([], window=(0, 10), bandwidth_km=1.0).per_km.max())
     0.0
+    >>> round(kde([[8.0, 14.0]], window=(0, 10), bandwidth_km=1.0).integral, 6)
+    0.333333
     """
     window = check_window(*window)
     h = _check_bandwidth(bandwidth_km, window)
     step_req = _check_step(step_km, window, h)
-    c, w = _points(chainage_km, weights)
-    keep = _in_window(c, window)
-    c, w = c[keep], w[keep]
+    s = sites(chainage_km, weights, window)
     nodes, step, m = _grid(window, step_req)
-    binned = _linear_bin(c, w, window[0], step, m)
+    c, w = s.points()
+    binned = interval_linear_bin(*s.spread(), window[0], step, m)
+    binned += _linear_bin(c, w, window[0], step, m)
     dens = _smooth(binned, h / step, step)
-    return Kde(nodes, dens, h, step, float(w.sum()), bandwidth_rule=bandwidth_rule)
+    return Kde(nodes, dens, h, step, float(s.w.sum()), bandwidth_rule=bandwidth_rule)
