@@ -343,10 +343,9 @@ def _summary_lines(summary: dict[str, Any], shown: int = 12) -> list[str]:
         cols = [f"{terminal_safe(c)} ({n:,})" for c, n in summary[key].items()]
         if cols:
             lines.append(f"  columns {what}: {cut(cols)}")
-    other = summary.get("other_columns")
-    if other:
+    if summary.get("other_cells"):
         lines.append(
-            f"  … and {other['columns']:,} more column name(s) ({other['cells']:,} cell(s)), "
+            f"  … and {summary['other_cells']:,} cell(s) of columns beyond the first 10,000, "
             "not listed"
         )
     for kind, n in summary.get("skipped", {}).items():

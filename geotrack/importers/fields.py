@@ -39,6 +39,7 @@ __all__ = [
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from geotrack.errors import Problem, ProblemList, UsageError
@@ -53,8 +54,12 @@ MAX_COLUMNS = 10_000
 _ROWS_SHOWN = 3
 
 
+_SEPARATORS = re.compile(r"[\s\-]+")
+
+
 def _norm(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", str(name).strip()).lower()
+    text = str(name).strip().lower()
+    return _SEPARATORS.sub("_", text) if not text.isidentifier() else text
 
 
 @dataclass(frozen=True)
@@ -86,22 +91,26 @@ class FieldSet:
 
     def lookup(self, column: str) -> str | None:
         """The field *column* names (case-insensitively, or by an alias), else None."""
-        name = _norm(column)
-        if name in self._names:
-            return self._names[name]
-        return self._aliases.get(name)
+        return self._lookup(_norm(column))
 
-    @property
+    def _lookup(self, name: str) -> str | None:
+        return self._names.get(name) or self._aliases.get(name)
+
+    @cached_property
     def _names(self) -> dict[str, str]:
         return {_norm(f): f for f in self.fields}
 
-    @property
+    @cached_property
     def _aliases(self) -> dict[str, str]:
         return {_norm(a): f for a, f in self.aliases.items()}
 
+    @cached_property
+    def _ignored(self) -> frozenset[str]:
+        return frozenset(_norm(c) for c in self.ignored)
+
     def is_ignored(self, column: str) -> bool:
         """Whether *column* is a derived field the import leaves out."""
-        return _norm(column) in {_norm(c) for c in self.ignored}
+        return _norm(column) in self._ignored
 
     def check_mapping(self, mapping: Mapping[str, str]) -> dict[str, str]:
         """*mapping* (column to field) with each target resolved; UsageError for an unknown field.
@@ -189,8 +198,7 @@ class ColumnMapper:
         self.extra = extra
         self.reserved = frozenset(reserved)
         self._columns: dict[str, _Column] = {}
-        self._other_columns = 0  # columns beyond MAX_COLUMNS, counted together
-        self._other_cells = 0
+        self._other_cells = 0  # cells of columns beyond MAX_COLUMNS, counted together
         self.problems = ProblemList()
         self._clashes: set[tuple[str, str]] = set()
 
@@ -202,11 +210,11 @@ class ColumnMapper:
             col = _Column("reserved", column)
         elif column in self.mapping:
             col = _Column("mapped", self.mapping[column])
-        elif _norm(column) in self._user:
-            col = _Column("mapped", self._user[_norm(column)])
-        elif (target := self.fields.lookup(column)) is not None:
+        elif (name := _norm(column)) in self._user:
+            col = _Column("mapped", self._user[name])
+        elif (target := self.fields._lookup(name)) is not None:
             col = _Column("mapped", target)
-        elif self.fields.is_ignored(column):
+        elif name in self.fields._ignored:
             col = _Column("ignored", None)
         else:
             col = _Column(
@@ -214,8 +222,6 @@ class ColumnMapper:
             )
         if len(self._columns) < MAX_COLUMNS:
             self._columns[column] = col
-        else:
-            self._other_columns += 1
         return col
 
     def map(self, record: Mapping[str, Any], row: str) -> dict[str, Any]:
@@ -278,7 +284,8 @@ class ColumnMapper:
         """What was done with each column: ``mapped`` (column: field), then counts per column.
 
         Keys: ``mapped``, ``extra`` (kept), ``dropped``, ``ignored``, ``unknown``
-        (refused) and, past :data:`MAX_COLUMNS` distinct names, ``other_columns``.
+        (refused) and, past :data:`MAX_COLUMNS` distinct names, ``other_cells``: the
+        cells of the columns not listed (dealt with by the same policy).
         """
         out: dict[str, Any] = {k: {} for k in ("mapped", "extra", "dropped", "ignored", "unknown")}
         for name, col in self._columns.items():
@@ -286,16 +293,18 @@ class ColumnMapper:
                 out["mapped"][name] = col.target
             elif col.action != "reserved":
                 out[col.action][name] = col.count
-        if self._other_columns:
-            out["other_columns"] = {"columns": self._other_columns, "cells": self._other_cells}
+        if self._other_cells:
+            out["other_cells"] = self._other_cells
         return out
 
-    def refusals(self) -> list[Problem]:
-        """One problem per refused column, with its row count and first rows (``--extra refuse``)."""
+    def refusals(self, shown: int = 20) -> list[Problem]:
+        """One problem per refused column (the first *shown*), with its row count and first rows.
+
+        Columns past *shown* are counted in one more problem (``--extra refuse``).
+        """
+        refused = [(n, c) for n, c in self._columns.items() if c.action == "unknown"]
         out = []
-        for name, col in self._columns.items():
-            if col.action != "unknown":
-                continue
+        for name, col in refused[:shown]:
             rows = ", ".join(col.rows) + (" …" if col.count > len(col.rows) else "")
             out.append(
                 Problem(
@@ -306,12 +315,19 @@ class ColumnMapper:
                     "or --extra drop",
                 )
             )
-        if self._other_columns and self.extra == "refuse":
+        more = len(refused) - shown
+        if (more > 0 or self._other_cells) and self.extra == "refuse":
+            count = f"{max(more, 0):,} more column(s)" + (
+                f" and {self._other_cells:,} cell(s) of columns not counted"
+                if self._other_cells
+                else ""
+            )
             out.append(
                 Problem(
                     "columns",
-                    f"{self._other_columns:,} more",
-                    f"are not {self.fields.what} fields either: pass --extra drop",
+                    count,
+                    f"are not {self.fields.what} fields either: map them with --map, or pass "
+                    "--extra keep or --extra drop",
                 )
             )
         return out

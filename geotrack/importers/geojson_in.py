@@ -71,7 +71,9 @@ def from_geojson(data: bytes, what: str, *, points_only: bool = False) -> Candid
         props = feat.get("properties") or {}
         if not isinstance(props, dict):
             raise ImportFileError(f"{what}: {label}: properties must be an object")
-        rec = {k: v for k, v in props.items() if k not in ("lon", "lat")}
+        rec = props  # the parsed object itself: a feature may hold a million properties
+        rec.pop("lon", None)
+        rec.pop("lat", None)
         if "id" in feat and "id" not in rec:
             rec["id"] = feat["id"]
         rec["lon"], rec["lat"] = where
