@@ -378,15 +378,13 @@ def merge_crossings(
                 "unchanged": unchanged,
             }
         _stamp_ids(feats, tx.features)
+        done = {"new": [f["id"] for f in feats], "updated": [f["id"] for f in changed]}
         for f in [*feats, *changed]:
-            tx.put(f)
+            tx.put(f)  # stages its own ordered copy
+        del feats, changed  # so that only that copy stays in memory while the layer is written
         if len(records) > 1:
             log.info("all valid; writing %s and its history", ws.crossings.path)
-    return {
-        "new": [f["id"] for f in feats],
-        "updated": [f["id"] for f in changed],
-        "unchanged": unchanged,
-    }
+    return {**done, "unchanged": unchanged}
 
 
 def _same_report(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
