@@ -13,6 +13,7 @@ __all__ = [
     "GeotrackError",
     "ImportFileError",
     "LockError",
+    "NearDuplicateError",
     "NotFoundError",
     "OutputExistsError",
     "Problem",
@@ -152,6 +153,10 @@ class DataError(GeotrackError, ValueError):
 
 class ImportFileError(DataError):
     """An input file cannot be read: wrong format, too large, hostile or malformed."""
+
+
+class NearDuplicateError(DataError):
+    """A new site lies within the uncertainty of an existing one (maybe the same site)."""
 
 
 class NotFoundError(GeotrackError, KeyError):

@@ -30,9 +30,18 @@ from typing import Any
 import numpy as np
 
 from geotrack.crs import to_measure, to_wgs84
-from geotrack.errors import DataError, NotFoundError, Problem, ProblemList, ValidationError
+from geotrack.errors import (
+    DataError,
+    NearDuplicateError,
+    NotFoundError,
+    Problem,
+    ProblemList,
+    ValidationError,
+)
+from geotrack.placement import WORD_KEYS, Placement, Placer, near_pairs
 from geotrack.reference import check_window
 from geotrack.schema import (
+    PLACEMENT_FIELDS,
     REPORT_FIELDS,
     check_lonlat,
     derive_site_dates,
@@ -51,7 +60,9 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BORDER_KM = 5.0
 ID_PREFIX = "YLU"
 _SITE_INPUT = {"name", "kind", "status", "location_precision", "uncertainty_m", "precision_m"}
-_SITE_INPUT |= {"datum", "synthetic"}
+_SITE_INPUT |= {"datum", "synthetic", *PLACEMENT_FIELDS}
+#: Keys that say where a site is: a coordinate, or words (see geotrack.placement).
+_WHERE_INPUT = {"lon", "lat", "at", *WORD_KEYS}
 _IGNORED_ON_IMPORT = {
     "retired",
     "retired_reason",
@@ -109,6 +120,7 @@ def build_features(
     problems: list[Problem] = ProblemList()
     existing = set(existing_ids)
     seen: dict[str, str] = {}
+    placer = ws.placer() if ws is not None else None
     now = utc_now()
     out: list[dict[str, Any]] = []
     coords: list[tuple[float, float]] = []
@@ -142,17 +154,23 @@ def build_features(
             - _SITE_INPUT
             - set(REPORT_FIELDS)
             - _IGNORED_ON_IMPORT
-            - {"lon", "lat", "id", "reports"}
+            - _WHERE_INPUT
+            - {"id", "reports"}
         )
         for key in unknown:
             problems.append(
                 Problem(key, rec[key], "is not a crossing or report field: rename or drop it", row)
             )
-        site = normalize_site(
-            {k: rec[k] for k in _SITE_INPUT if k in rec}, row=row, problems=problems
-        )
-        ll = check_lonlat(rec.get("lon"), rec.get("lat"), row=row)
+        placed, where, ll = _where(rec, placer, row)
         problems.extend(ll)
+        site_in = {k: rec[k] for k in _SITE_INPUT if k in rec}
+        if placed is not None:
+            site_in.update(placed.fields())
+            site_in["datum"] = "wgs84"
+        elif where is not None and not ll:
+            given_ll = (where.pop("lon"), where.pop("lat"))
+            site_in.update(where)
+        site = normalize_site(site_in, row=row, problems=problems)
         raw_reports = rec.get("reports")
         if raw_reports is None:
             flat = {k: rec[k] for k in REPORT_FIELDS if k in rec}
@@ -173,8 +191,12 @@ def build_features(
             reports.append(rep)
         if len(problems) > before or ll:
             continue
-        olon, olat = float(rec["lon"]), float(rec["lat"])
-        lon, lat = to_wgs84(olon, olat, site["datum"])
+        if placed is not None:
+            olon = olat = None
+            lon, lat = placed.lon, placed.lat
+        else:
+            olon, olat = float(given_ll[0]), float(given_ll[1])
+            lon, lat = to_wgs84(olon, olat, site["datum"])
         coords.append((lon, lat))
         props = {"id": fid, **site}
         props["original_lon"], props["original_lat"] = olon, olat
@@ -212,11 +234,143 @@ def build_features(
                         feat["_row"],
                     )
                 )
+    _check_spreads(out, placer, problems)
     if problems:
         raise ValidationError(problems, header=f"{problems.total} problem(s); nothing was written:")
     for feat in out:
         feat.pop("_row")
     return out
+
+
+def _where(
+    rec: Mapping[str, Any], placer: Placer | None, row: str
+) -> tuple[Placement | None, dict[str, Any] | None, list[Problem]]:
+    """Where a record says its site is: placed from words, or a coordinate.
+
+    Returns the placement (words), or the site fields a coordinate implies
+    (``--at`` defaults to ``exact``), and the problems found.
+    """
+    words = [k for k in WORD_KEYS if rec.get(k) not in (None, "")]
+    has = {k for k in ("lon", "lat", "at") if rec.get(k) not in (None, "")}
+    if words and has:
+        coord = " and ".join(sorted(has))
+        return (
+            None,
+            None,
+            [
+                Problem(
+                    f"{coord}/{words[0]}",
+                    f"{rec.get('at') or (rec.get('lon'), rec.get('lat'))} / {rec[words[0]]}",
+                    f"give either a coordinate ({coord}) or a place ({words[0]}), not both: "
+                    "keep the one the report printed",
+                    row,
+                )
+            ],
+        )
+    if words:
+        set_by_words = [
+            k
+            for k in ("location_precision", "uncertainty_m", "precision_m", "datum")
+            if rec.get(k) not in (None, "") and not (k == "datum" and rec[k] == "wgs84")
+        ]
+        if set_by_words:
+            hint = {"near": "--within-km", "km_from": "--plus-minus-km"}.get(words[0], "the place")
+            return (
+                None,
+                None,
+                [
+                    Problem(
+                        set_by_words[0],
+                        rec[set_by_words[0]],
+                        f"is set by {words[0]} itself: drop it (the uncertainty comes from {hint})",
+                        row,
+                    )
+                ],
+            )
+        if placer is None:
+            return None, None, [Problem(words[0], rec[words[0]], "needs a workspace", row)]
+        try:
+            return placer.from_words(rec), None, []
+        except ValidationError as exc:
+            return None, None, [Problem(p.field, p.value, p.message, row) for p in exc.problems]
+        except NotFoundError as exc:
+            return None, None, [Problem(words[0], rec[words[0]], str(exc), row)]
+    fields: dict[str, Any] = {}
+    rec_ll = rec
+    if "at" in has:
+        if "lon" in has or "lat" in has:
+            return (
+                None,
+                None,
+                [Problem("at", rec["at"], "give --at LON,LAT or --lon/--lat, not both", row)],
+            )
+        parts = str(rec["at"]).replace(" ", "").split(",")
+        if len(parts) != 2:
+            return (
+                None,
+                None,
+                [
+                    Problem(
+                        "at",
+                        rec["at"],
+                        "write the coordinate as LON,LAT, e.g. 128.1868,41.4111",
+                        row,
+                    )
+                ],
+            )
+        rec_ll = {"lon": parts[0], "lat": parts[1]}
+        if rec.get("location_precision") in (None, ""):
+            given_r = rec.get("uncertainty_m", rec.get("precision_m"))
+            fields["location_precision"] = "exact" if given_r in (None, "") else "near_place"
+    ll = check_lonlat(rec_ll.get("lon"), rec_ll.get("lat"), row=row)
+    if ll:
+        return None, None, ll
+    if rec.get("placement") in (None, "", "coordinate"):
+        datum = rec.get("datum") or "wgs84"
+        fields.update(
+            placement="coordinate",
+            placement_basis=f"coordinate {rec_ll['lon']}, {rec_ll['lat']} as reported ({datum})",
+            inferred=False,
+            chainage_from_km=None,
+            chainage_to_km=None,
+        )
+    fields["lon"], fields["lat"] = rec_ll["lon"], rec_ll["lat"]
+    return None, fields, []
+
+
+def _check_spreads(
+    feats: list[dict[str, Any]], placer: Placer | None, problems: list[Problem]
+) -> None:
+    """Coordinate sites get the bank they lie on; a stored spread must lie on the stretch."""
+    if not feats or placer is None:
+        return
+    lonlat = np.array([f["geometry"]["coordinates"] for f in feats], dtype=float)
+    _, _, banks = placer.locate(lonlat[:, 0], lonlat[:, 1])
+    for feat, b in zip(feats, banks, strict=True):
+        p = feat["properties"]
+        if p.get("placement") == "coordinate":
+            stated = p.get("bank")
+            if stated and b and stated != b:
+                problems.append(
+                    Problem(
+                        "bank",
+                        stated,
+                        f"contradicts the coordinate, which lies on the {b} side of the line: "
+                        "check the coordinate and its datum, or drop the bank",
+                        feat["_row"],
+                    )
+                )
+            p["bank"] = str(b) or None
+        hi = p.get("chainage_to_km")
+        if hi is not None and hi > placer.length_km + 1e-3:
+            problems.append(
+                Problem(
+                    "chainage_to_km",
+                    hi,
+                    f"is beyond the stretch (0 to {placer.length_km:.1f} km): check the spread",
+                    feat["_row"],
+                )
+            )
 
 
 def border_distance_km(ws: Workspace, lonlat: np.ndarray) -> np.ndarray:
@@ -237,6 +391,32 @@ def border_distance_km(ws: Workspace, lonlat: np.ndarray) -> np.ndarray:
     return shapely.distance(ws.border_m, pts) / 1000.0
 
 
+#: At most this many near-duplicates are listed in one message.
+_MAX_NEAR_LISTED = 20
+
+
+def _refuse_near(feats: list[dict[str, Any]], tx, ws: Workspace, rows) -> None:
+    old = [tx.features[k] for k in tx.features]
+    old = [f for f in old if not f["properties"].get("retired")]
+    pairs = near_pairs(feats, old, ws.placer())
+    if not pairs:
+        return
+    lines = []
+    for i, j, d in pairs[:_MAX_NEAR_LISTED]:
+        where = f"{rows[i]}: " if rows and len(feats) > 1 else ""
+        oid = old[j]["id"]
+        lines.append(
+            f"{where}the new site may be {oid}: their points are {d:,.0f} m apart, within the "
+            f"uncertainty of one of them; if it is the same site, add the report to it with "
+            f"`geotrack crossings add-report {oid} --source ...`"
+        )
+    more = len(pairs) - len(lines)
+    if more > 0:
+        lines.append(f"... and {more} more")
+    lines.append("to record a distinct site anyway, pass --allow-near. Nothing was written.")
+    raise NearDuplicateError("\n".join(lines))
+
+
 def _stamp_ids(features: list[dict[str, Any]], existing: Iterable[str]) -> list[dict[str, Any]]:
     taken = set(existing) | {f["id"] for f in features if f["id"]}
     fresh = iter(_next_ids(taken, sum(1 for f in features if not f["id"])))
@@ -253,8 +433,15 @@ def add_crossing(
     max_border_km: float | None = DEFAULT_MAX_BORDER_KM,
     reason: str | None = None,
     user: str | None = None,
+    allow_near: bool = True,
 ) -> str:
     """Record one crossing with its first report; return its new id.
+
+    The site is given by ``lon``/``lat`` (or ``at``) or placed from words
+    (``near``, ``km_from``, ``reach``, ``county``: see
+    :meth:`geotrack.placement.Placer.from_words`).  A site within the
+    uncertainty of an existing one is refused when *allow_near* is False (the
+    CLI's default: ``crossings add`` needs ``--allow-near`` to record it).
 
     Examples
     --------
@@ -265,7 +452,13 @@ def add_crossing(
     'YLU-0001'
     """
     return import_crossings(
-        ws, [record], max_border_km=max_border_km, reason=reason, user=user, op="add"
+        ws,
+        [record],
+        max_border_km=max_border_km,
+        reason=reason,
+        user=user,
+        op="add",
+        allow_near=allow_near,
     )[0]
 
 
@@ -278,16 +471,33 @@ def import_crossings(
     reason: str | None = None,
     user: str | None = None,
     op: str = "import",
+    allow_near: bool = True,
 ) -> list[str]:
     """Add many crossings all-or-nothing; return their ids in input order.
+
+    Parameters
+    ----------
+    allow_near : bool
+        Record a site even if it lies within the uncertainty of an existing
+        (not retired) one, or that one within its own.  False refuses it
+        with :class:`~geotrack.errors.NearDuplicateError`.
 
     Raises
     ------
     ValidationError
         Any record is bad: every problem is listed by row and nothing is written.
+    NearDuplicateError
+        A new site may be an existing one (see *allow_near*); nothing is written.
     """
     done = merge_crossings(
-        ws, records, rows=rows, max_border_km=max_border_km, reason=reason, user=user, op=op
+        ws,
+        records,
+        rows=rows,
+        max_border_km=max_border_km,
+        reason=reason,
+        user=user,
+        op=op,
+        allow_near=allow_near,
     )
     return done["new"]
 
@@ -303,6 +513,7 @@ def merge_crossings(
     reason: str | None = None,
     user: str | None = None,
     op: str = "import",
+    allow_near: bool = True,
 ) -> dict[str, list[str]]:
     """Add new crossings and, with *update_existing*, update existing ones, all-or-nothing.
 
@@ -312,6 +523,9 @@ def merge_crossings(
     report is added; reports absent from the record are kept (nothing is
     deleted).  The change is validated like a new crossing and recorded in the
     history as an ``edit``.
+
+    A new site within the uncertainty of an existing one is refused with
+    :class:`~geotrack.errors.NearDuplicateError` unless *allow_near*.
 
     Returns
     -------
@@ -367,6 +581,8 @@ def merge_crossings(
         except ValidationError as exc:
             problems.absorb(exc)
         changed, unchanged = _updates(tx, updates, ws, max_border_km, problems)
+        if not allow_near and not problems:
+            _refuse_near(feats, tx, ws, fresh_rows)
         if problems:
             raise ValidationError(
                 problems, header=f"{problems.total} problem(s); nothing was written:"
@@ -530,58 +746,99 @@ def edit_crossing(
             props["reports"] = reports
             props.update(derive_site_dates(reports))
         else:
-            allowed = editable_site_fields() | {"lon", "lat", "datum"}
-            for key in sorted(set(changes) - allowed):
-                problems.append(
-                    Problem(
-                        key,
-                        changes[key],
-                        f"cannot be edited: editable fields are {', '.join(sorted(allowed))}",
-                    )
-                )
-            site_in = {k: props[k] for k in editable_site_fields() | {"datum"}}
-            site_in.update({k: v for k, v in changes.items() if k in editable_site_fields()})
-            if "lon" in changes or "lat" in changes:
-                # both given: WGS 84 unless said; one given: the other keeps its reported datum
-                both = "lon" in changes and "lat" in changes
-                site_in["datum"] = changes.get("datum", "wgs84" if both else props["datum"])
-            elif "datum" in changes:
-                problems.append(
-                    Problem(
-                        "datum",
-                        changes["datum"],
-                        "says which datum a new --lon/--lat is in: give it with --lon and --lat",
-                        fid,
-                    )
-                )
-            props.update(normalize_site(site_in, row=fid, problems=problems))
-            if "lon" in changes or "lat" in changes:
-                lon_in = changes.get("lon", props["original_lon"])
-                lat_in = changes.get("lat", props["original_lat"])
-                ll = check_lonlat(lon_in, lat_in, row=fid)
-                problems.extend(ll)
-                if not ll:
-                    lon, lat = to_wgs84(float(lon_in), float(lat_in), props["datum"])
-                    if max_border_km is not None:
-                        d = float(border_distance_km(ws, np.array([[lon, lat]]))[0])
-                        if d > max_border_km:
-                            problems.append(
-                                Problem(
-                                    "lon/lat",
-                                    f"{lon:.6f},{lat:.6f}",
-                                    f"is {d:.1f} km from the border (limit {max_border_km:g} km): "
-                                    "check it, or pass --force-far",
-                                    fid,
-                                )
-                            )
-                    props["original_lon"], props["original_lat"] = float(lon_in), float(lat_in)
-                    geometry = {"type": "Point", "coordinates": [lon, lat]}
+            geometry = _edit_site(ws, fid, props, geometry, changes, max_border_km, problems)
         if problems:
             raise ValidationError(problems, header="nothing was changed:")
         props["updated_at"] = utc_now()
         new_feat = {**feat, "geometry": geometry, "properties": props}
         tx.put(new_feat)
     return new_feat
+
+
+def _edit_site(ws, fid, props, geometry, changes, max_border_km, problems):
+    """Apply site *changes* to *props* in place; return the (new) geometry."""
+    allowed = editable_site_fields() | {"lon", "lat", "datum", "at", "bank", *WORD_KEYS}
+    for key in sorted(set(changes) - allowed):
+        problems.append(
+            Problem(
+                key,
+                changes[key],
+                f"cannot be edited: editable fields are {', '.join(sorted(allowed))}",
+            )
+        )
+    keep = editable_site_fields() | {"datum", *PLACEMENT_FIELDS}
+    site_in = {k: props.get(k) for k in keep}
+    site_in.update({k: v for k, v in changes.items() if k in editable_site_fields()})
+    words = {k: v for k, v in changes.items() if k in WORD_KEYS or k == "bank"}
+    if "at" in changes or any(k in WORD_KEYS for k in changes):
+        rec = {**words, **{k: changes[k] for k in ("at", "lon", "lat", "datum") if k in changes}}
+        rec.update({k: changes[k] for k in ("location_precision", "uncertainty_m") if k in changes})
+        placed, where, ll = _where(rec, ws.placer(), fid)
+        problems.extend(ll)
+        if placed is not None:
+            site_in.update(placed.fields(), datum="wgs84")
+            props.update(normalize_site(site_in, row=fid, problems=problems))
+            props["original_lon"] = props["original_lat"] = None
+            return {"type": "Point", "coordinates": [placed.lon, placed.lat]}
+        if where is None:
+            return geometry
+        changes = {**changes, "lon": where.pop("lon"), "lat": where.pop("lat")}
+        site_in.update(where)
+        site_in["bank"] = changes.get("bank")
+    elif "bank" in changes:
+        problems.append(
+            Problem(
+                "bank",
+                changes["bank"],
+                "is stated with the location it applies to: give it with --near, --km-from, "
+                "--reach or --county (a coordinate's bank is where it lies)",
+                fid,
+            )
+        )
+    if "lon" in changes or "lat" in changes:
+        # both given: WGS 84 unless said; one given: the other keeps its reported datum
+        both = "lon" in changes and "lat" in changes
+        site_in["datum"] = changes.get("datum", "wgs84" if both else props["datum"])
+        if "at" not in changes:
+            site_in.update(placement="coordinate", chainage_from_km=None, chainage_to_km=None)
+            site_in.update(inferred=False, bank=None)
+    elif "datum" in changes:
+        problems.append(
+            Problem(
+                "datum",
+                changes["datum"],
+                "says which datum a new --lon/--lat is in: give it with --lon and --lat",
+                fid,
+            )
+        )
+    props.update(normalize_site(site_in, row=fid, problems=problems))
+    if "lon" not in changes and "lat" not in changes:
+        return geometry
+    lon_in = changes.get("lon", props["original_lon"])
+    lat_in = changes.get("lat", props["original_lat"])
+    ll = check_lonlat(lon_in, lat_in, row=fid)
+    problems.extend(ll)
+    if ll:
+        return geometry
+    lon, lat = to_wgs84(float(lon_in), float(lat_in), props["datum"])
+    if max_border_km is not None:
+        d = float(border_distance_km(ws, np.array([[lon, lat]]))[0])
+        if d > max_border_km:
+            problems.append(
+                Problem(
+                    "lon/lat",
+                    f"{lon:.6f},{lat:.6f}",
+                    f"is {d:.1f} km from the border (limit {max_border_km:g} km): "
+                    "check it, or pass --force-far",
+                    fid,
+                )
+            )
+    found, contra = ws.placer().coordinate(lon, lat, side=props.get("bank"))
+    problems.extend(Problem(p.field, p.value, p.message, fid) for p in contra)
+    props["bank"] = found
+    props["placement_basis"] = f"coordinate {lon_in}, {lat_in} as reported ({props['datum']})"
+    props["original_lon"], props["original_lat"] = float(lon_in), float(lat_in)
+    return {"type": "Point", "coordinates": [lon, lat]}
 
 
 def add_report(

@@ -12,10 +12,14 @@ the value and the fix (:class:`geotrack.errors.Problem`).
 from __future__ import annotations
 
 __all__ = [
+    "BANKS",
     "CREDIBILITY",
     "DATE_PRECISIONS",
     "DATUMS",
     "KINDS",
+    "MIN_DATE",
+    "PLACEMENTS",
+    "PLACEMENT_FIELDS",
     "PRECISIONS",
     "RELIABILITY",
     "REPORT_FIELDS",
@@ -31,6 +35,7 @@ __all__ = [
     "normalize_site",
     "order_crossing",
     "parse_date",
+    "today_utc",
 ]
 
 import calendar
@@ -38,7 +43,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from geotrack.errors import Problem
@@ -67,6 +72,14 @@ PRECISIONS: dict[str, str] = {
     "reach": "Somewhere on a stated reach of the river",
     "county": "Only the county is known",
 }
+PLACEMENTS: dict[str, str] = {
+    "coordinate": "From a coordinate",
+    "near_place": "Near a named place",
+    "km_from": "A distance along the river from a named place",
+    "reach": "Somewhere on a stretch between two places or chainages",
+    "county": "Somewhere on a county's riverfront",
+}
+BANKS: dict[str, str] = {"CN": "Chinese bank", "KP": "North Korean bank"}
 DATUMS: dict[str, str] = {
     "wgs84": "WGS 84 (GPS, OpenStreetMap, Google Earth)",
     "gcj02": "GCJ-02 (AMap/Gaode, Tencent, Google Maps in China)",
@@ -119,6 +132,13 @@ SITE_FIELDS: tuple[str, ...] = (
     "status",
     "location_precision",
     "uncertainty_m",
+    "place_as_printed",
+    "placement",
+    "placement_basis",
+    "inferred",
+    "chainage_from_km",
+    "chainage_to_km",
+    "bank",
     "datum",
     "original_lon",
     "original_lat",
@@ -154,8 +174,21 @@ REPORT_FIELDS: tuple[str, ...] = (
     "source_ref",
     "extra",
 )
+#: Site fields saying how the site was placed (all optional, None when not known).
+PLACEMENT_FIELDS: tuple[str, ...] = (
+    "place_as_printed",
+    "placement",
+    "placement_basis",
+    "inferred",
+    "chainage_from_km",
+    "chainage_to_km",
+    "bank",
+)
+#: Report and event dates must not be earlier than this (a typo such as 1025).
+MIN_DATE = date(1900, 1, 1)
 _SITE_EDITABLE = {
     "name",
+    "place_as_printed",
     "kind",
     "status",
     "location_precision",
@@ -322,15 +355,51 @@ def _number(
     return number
 
 
+def today_utc() -> date:
+    """Today's date in UTC, the upper bound of report and event dates.
+
+    Examples
+    --------
+    >>> today_utc() >= MIN_DATE
+    True
+    """
+    return datetime.now(UTC).date()
+
+
 def _date(problems: list[Problem], rec: Mapping[str, Any], key: str, row, *, end=False):
     value = rec.get(key)
     if value is None or value == "":
         return None, None
     try:
-        return parse_date(value, end=end)
+        day, prec = parse_date(value, end=end)
+        first = parse_date(value)[0]  # a month or year is in the future only if it starts there
     except ValueError as exc:
         problems.append(Problem(key, value, f"{exc} (for example 2025-11-30)", row))
         return None, None
+    today = today_utc()
+    if first > today.isoformat():
+        problems.append(
+            Problem(
+                key,
+                value,
+                f"is after today ({today.isoformat()}): dates of reports and events cannot be "
+                "in the future; check the year for a typo",
+                row,
+            )
+        )
+        return None, None
+    if day < MIN_DATE.isoformat():
+        problems.append(
+            Problem(
+                key,
+                value,
+                f"is before {MIN_DATE.isoformat()}: geotrack records reports from 1900 on; "
+                "check the year for a typo",
+                row,
+            )
+        )
+        return None, None
+    return day, prec
 
 
 def _bool(problems: list[Problem], rec: Mapping[str, Any], key: str, row) -> bool:
@@ -495,7 +564,8 @@ def normalize_site(
     -------
     dict
         ``name``, ``kind``, ``status``, ``location_precision``, ``uncertainty_m``,
-        ``datum`` and ``synthetic``, normalised.
+        ``datum``, ``synthetic`` and the placement fields (:data:`PLACEMENT_FIELDS`),
+        normalised.
 
     Examples
     --------
@@ -517,6 +587,7 @@ def normalize_site(
         "datum": _code(probs, rec, "datum", DATUMS, row, default="wgs84"),
         "synthetic": _bool(probs, rec, "synthetic", row),
     }
+    out.update(_placement_fields(probs, rec, row))
     if out["kind"] is None and rec.get("kind") in (None, ""):  # (an unknown code is said above)
         probs.append(
             Problem("kind", rec.get("kind"), f"is required: use one of {', '.join(KINDS)}", row)
@@ -527,6 +598,40 @@ def normalize_site(
         from geotrack.errors import ValidationError
 
         raise ValidationError(probs)
+    return out
+
+
+def _placement_fields(problems: list[Problem], rec: Mapping[str, Any], row) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "place_as_printed": _text(problems, rec, "place_as_printed", row),
+        "placement": _code(problems, rec, "placement", PLACEMENTS, row),
+        "placement_basis": _text(problems, rec, "placement_basis", row),
+        "inferred": None,
+        "chainage_from_km": _number(problems, rec, "chainage_from_km", row, lo=0, hi=100_000),
+        "chainage_to_km": _number(problems, rec, "chainage_to_km", row, lo=0, hi=100_000),
+        "bank": None,
+    }
+    if rec.get("inferred") not in (None, ""):
+        out["inferred"] = _bool(problems, rec, "inferred", row)
+    bank = rec.get("bank")
+    if bank not in (None, ""):
+        code = bank.strip().upper() if isinstance(bank, str) else None
+        if code in BANKS:
+            out["bank"] = code
+        else:
+            problems.append(Problem("bank", bank, "must be CN or KP (or left empty)", row))
+    lo, hi = out["chainage_from_km"], out["chainage_to_km"]
+    if (lo is None) != (hi is None) and not any(
+        p.field in ("chainage_from_km", "chainage_to_km") for p in problems
+    ):
+        missing = "chainage_to_km" if hi is None else "chainage_from_km"
+        problems.append(
+            Problem(missing, None, "is needed too: a spread has both ends (or neither)", row)
+        )
+    elif lo is not None and hi is not None and hi < lo:
+        problems.append(
+            Problem("chainage_to_km", hi, f"is below chainage_from_km {lo:g}: swap them", row)
+        )
     return out
 
 

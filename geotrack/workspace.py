@@ -22,7 +22,7 @@ import os
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -30,9 +30,13 @@ from geotrack.claim_schema import order_claim
 from geotrack.crs import to_measure
 from geotrack.errors import DataError, NotFoundError, OutputExistsError, StorageError, WindowError
 from geotrack.geojson import loads
+from geotrack.places import Gazetteer, Place, match_key, normalize_place
 from geotrack.reference import Stretch, Town, Window, check_name, check_window, parse_window
 from geotrack.schema import order_crossing
-from geotrack.store import LayerStore, atomic_write, remove_stray_temp_files
+from geotrack.store import LayerStore, atomic_write, remove_stray_temp_files, utc_now
+
+if TYPE_CHECKING:
+    from geotrack.placement import County, Placer
 
 #: Used when neither ``--workspace`` nor ``GEOTRACK_WORKSPACE`` is given.
 DEFAULT_WORKSPACE = Path("layers")
@@ -302,6 +306,121 @@ class Workspace:
     def county_segments(self) -> list[dict[str, Any]]:
         """County segments of the stretch: features with chainage_start_km/chainage_end_km."""
         return self._geojson("county_segments.geojson")["features"]
+
+    # -- gazetteer and placement ----------------------------------------
+    @cached_property
+    def places(self) -> LayerStore:
+        """The user places layer store (``places.geojson`` + ``places_history.jsonl``)."""
+        return LayerStore(self.path, "places", history="places_history.jsonl")
+
+    def gazetteer(self) -> Gazetteer:
+        """The towns layer plus the places users added (read afresh each call).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w")
+        >>> ws.gazetteer().find("혜산").name
+        'Hyesan (Ryanggang capital)'
+        """
+        towns = [
+            Place(
+                f"town:{t.name}",
+                t.name,
+                t.lon,
+                t.lat,
+                t.name_local,
+                t.country or None,
+                "towns layer (GeoNames, CC BY 4.0)",
+            )
+            for t in self.towns.values()
+        ]
+        users = []
+        for f in self.places.read():
+            p = f["properties"]
+            lon, lat = f["geometry"]["coordinates"][:2]
+            users.append(
+                Place(
+                    f["id"],
+                    p["name"],
+                    lon,
+                    lat,
+                    p.get("name_local"),
+                    p.get("country"),
+                    p.get("source"),
+                )
+            )
+        return Gazetteer(towns + users)
+
+    @cached_property
+    def counties(self) -> list[County]:
+        """Riverfront of each county of the county segments layer."""
+        from geotrack.placement import County
+
+        return [
+            County(
+                str(f["properties"]["county"]),
+                float(f["properties"]["chainage_start_km"]),
+                float(f["properties"]["chainage_end_km"]),
+            )
+            for f in self.county_segments
+        ]
+
+    def placer(self) -> Placer:
+        """A :class:`~geotrack.placement.Placer` over this workspace's line, places and counties."""
+        from geotrack.placement import Placer
+
+        return Placer(self.stretch, self.gazetteer(), self.counties)
+
+    def add_place(
+        self, record: dict[str, Any], *, reason: str | None = None, user: str | None = None
+    ) -> dict[str, Any]:
+        """Add a named place to the gazetteer; return its feature (id ``PL-0001``, ...).
+
+        Validated first, then written under the places layer's lock, atomically,
+        with a history entry.  A place farther than
+        :data:`~geotrack.placement.MAX_PLACE_KM` from the river line is refused
+        (it could not anchor a position along the river).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w")
+        >>> ws.add_place({"name": "Example-ri", "lon": 128.1, "lat": 41.38,
+        ...               "source": "synthetic example"})["id"]
+        'PL-0001'
+        """
+        from geotrack.placement import MAX_PLACE_KM, Placer
+
+        props = normalize_place(record)
+        lon, lat = props.pop("lon"), props.pop("lat")
+        placer = Placer(self.stretch, Gazetteer([]))
+        _, off, _ = placer.locate([lon], [lat])
+        if abs(float(off[0])) > MAX_PLACE_KM * 1000.0:
+            raise DataError(
+                f"lon/lat={lon:.6f},{lat:.6f}: is {abs(float(off[0])) / 1000:.1f} km from the river "
+                f"line (limit {MAX_PLACE_KM:g} km): check the coordinate (lon first); a place that "
+                "far cannot anchor a position along the river. Nothing was written."
+            )
+        with self.places.transaction(op="add-place", reason=reason, user=user) as tx:
+            top = max((int(k[3:]) for k in tx.features if k[3:].isdigit()), default=0)
+            fid = f"PL-{top + 1:04d}"
+            clash = [
+                f["properties"]["name"]
+                for f in tx.features.values()
+                if match_key(f["properties"]["name"]) == match_key(props["name"])
+            ] + [t for t in self.towns if match_key(t) == match_key(props["name"])]
+            now = utc_now()
+            feat = {
+                "type": "Feature",
+                "id": fid,
+                "geometry": {"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]},
+                "properties": {"id": fid, **props, "created_at": now},
+            }
+            tx.put(feat)
+        if clash:
+            feat = {**feat, "same_name_as": clash}
+        return feat
 
     # -- windows ---------------------------------------------------------
     def _read_windows(self) -> dict[str, dict[str, Any]]:

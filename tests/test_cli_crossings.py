@@ -75,11 +75,13 @@ def test_add_prints_only_the_new_id(ws, w):
         HOSTILE,
     )
     assert res.exit_code == 0, res.stderr
-    assert res.stdout == "YLU-0001\n" and res.stderr == ""
+    assert res.stdout == "YLU-0001\n" and res.stderr.startswith("YLU-0001 at km 55.2, CN bank")
     p = ws.read_crossings()[0]["properties"]
     assert (p["uncertainty_m"], p["reports"][0]["reliability"]) == (250.0, "B")
     assert p["reports"][0]["notes"] == HOSTILE  # stored exactly as given
-    res = run("crossings", "add", *w, *GOOD, "--datum", "gcj02", "--synthetic", "--json")
+    res = run(
+        "crossings", "add", *w, *GOOD, "--datum", "gcj02", "--synthetic", "--json", "--allow-near"
+    )
     feat = json.loads(res.stdout)
     assert feat["id"] == "YLU-0002" and feat["properties"]["datum"] == "gcj02"
     assert feat["properties"]["synthetic"] is True
@@ -89,7 +91,7 @@ def test_add_prints_only_the_new_id(ws, w):
 
 def test_list_and_show(ws, w):
     run("crossings", "add", *w, *GOOD, "--notes", HOSTILE, "--name", HOSTILE)
-    run("crossings", "add", *w, *GOOD, "--kind", "ford", "--synthetic")
+    run("crossings", "add", *w, *GOOD, "--kind", "ford", "--synthetic", "--allow-near")
     res = run("crossings", "list", *w)
     assert res.exit_code == 0
     lines = res.stdout.splitlines()
@@ -99,6 +101,7 @@ def test_list_and_show(ws, w):
         "status",
         "lon",
         "lat",
+        "where",
         "reports",
         "first",
         "reported",
@@ -170,7 +173,9 @@ def test_bad_add_exits_1_with_the_field_value_and_fix(ws, w, args, named, fix):
 def test_force_far(ws, w):
     res = run("crossings", "add", *w, *GOOD, "--lat", "41.65", "--force-far")
     assert res.exit_code == 0 and res.stdout == "YLU-0001\n"
-    res = run("crossings", "add", *w, *GOOD, "--lat", "41.65", "--max-border-km", "12")
+    res = run(
+        "crossings", "add", *w, *GOOD, "--lat", "41.65", "--max-border-km", "12", "--allow-near"
+    )
     assert res.exit_code == 0
 
 
@@ -385,7 +390,8 @@ def test_bad_usage_exits_2(ws, w, args):
 def test_subprocess_round_trip(ws):
     w = ["-w", str(ws.path)]
     res = sh("crossings", "add", *w, *GOOD, "--notes", HOSTILE)
-    assert (res.returncode, res.stdout, res.stderr) == (0, b"YLU-0001\n", b"")
+    assert (res.returncode, res.stdout) == (0, b"YLU-0001\n")
+    assert res.stderr == b"YLU-0001 at km 55.2, CN bank, 812 m from the line\n"  # where it is
     fc = _fc(_pt(128.1778, 41.4017, notes=HOSTILE))
     res = sh("crossings", "import", *w, "-", "--json", input=fc.encode())
     assert res.returncode == 0 and json.loads(res.stdout)["ids"] == ["YLU-0002"]
@@ -415,7 +421,10 @@ def test_processes_adding_at_once_through_the_cli(ws):
     env = {**os.environ, "GEOTRACK_USER": "tester"}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "geotrack", "crossings", "add", *w, *GOOD, "--notes", f"p{i}"],
+            [
+                *(sys.executable, "-m", "geotrack", "crossings", "add", *w, *GOOD),
+                *("--notes", f"p{i}", "--allow-near"),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
@@ -457,7 +466,7 @@ def test_writer_killed_mid_write_leaves_the_previous_layer_intact(ws, tmp_path):
     big = tmp_path / "big.csv"
     _big_csv(ws, big)
     w = ["-w", str(ws.path)]
-    assert sh("crossings", "add", *w, *GOOD).returncode == 0
+    assert sh("crossings", "add", *w, *GOOD, "--allow-near").returncode == 0
     hist = ws.crossings.history_path
     rng = random.Random(11)
     # when to kill: as soon as the history grows (mid-append or just after: the WAL case),
@@ -500,6 +509,6 @@ def test_writer_killed_mid_write_leaves_the_previous_layer_intact(ws, tmp_path):
             f["id"]: f for f in ws.read_crossings(include_retired=True)
         }
     assert killed_mid_write >= 2  # the kills did land while writing
-    res = sh("crossings", "add", *w, *GOOD)
+    res = sh("crossings", "add", *w, *GOOD, "--allow-near")
     assert res.returncode == 0
     assert validate_workspace(Workspace.open(ws.path)) == []

@@ -424,7 +424,7 @@ def two_workspaces(tmp_path_factory):
 
 _text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40)
 _maybe_text = st.none() | _text
-_day = st.dates(min_value=datetime.date(1990, 1, 1), max_value=datetime.date(2030, 12, 31))
+_day = st.dates(min_value=datetime.date(1990, 1, 1), max_value=datetime.date(2025, 12, 31))
 
 
 @st.composite

@@ -15,6 +15,7 @@ from geotrack.schema import (
     DATE_PRECISIONS,
     DATUMS,
     KINDS,
+    PLACEMENT_FIELDS,
     PRECISIONS,
     RELIABILITY,
     REPORT_FIELDS,
@@ -290,6 +291,7 @@ def test_site_defaults_and_normalisation():
         "uncertainty_m": 250.0,
         "datum": "gcj02",
         "synthetic": False,
+        **dict.fromkeys(PLACEMENT_FIELDS),
     }
     assert normalize_site({"kind": "ford", "location_precision": "exact"})["uncertainty_m"] == 50.0
     assert normalize_site({"kind": "ford", "datum": "BD_09"})["datum"] == "bd09"

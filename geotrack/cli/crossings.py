@@ -53,6 +53,7 @@ _REPORT_OPTIONS = [
 ]
 _SITE_OPTIONS = [
     ("--name", "name", "A name for the site."),
+    ("--as-printed", "place_as_printed", "The place as the report printed it (kept verbatim)."),
     (
         "--kind",
         "kind",
@@ -63,6 +64,58 @@ _SITE_OPTIONS = [
     ("--location-precision", "location_precision", "exact, near_place, reach, county."),
     ("--precision-m", "uncertainty_m", "Location uncertainty radius in metres."),
 ]
+
+
+#: Placing a site from what a report says (see geotrack.placement); value options.
+_WHERE_OPTIONS = [
+    ("--at", "at", "LON,LAT of the site (same as --lon/--lat): exact unless --precision-m."),
+    ("--near", "near", "A place of the gazetteer the site is near (`geotrack places list`)."),
+    ("--within-km", "within_km", "With --near: how near, km [default: 2]."),
+    ("--km-from", "km_from", "A place the site is --km D along the river from."),
+    ("--km", "km", "With --km-from: the distance along the river, km."),
+    (
+        "--plus-minus-km",
+        "plus_minus_km",
+        "With --km-from: its uncertainty, km [default: 20% of D].",
+    ),
+    ("--reach", "reach", "Somewhere between two ends, A..B: places or km (Hyesan..Changbai)."),
+    ("--bank", "bank", "CN or KP: the bank the report puts the site on."),
+]
+
+
+def _where_options(f):
+    f = click.option(
+        "--county",
+        "county",
+        multiple=True,
+        help="Only the county is known (repeat for adjacent counties).",
+    )(f)
+    f = click.option(
+        "--downstream/--upstream",
+        "downstream",
+        default=None,
+        help="With --km-from: which way along the river (downstream = lower km).",
+    )(f)
+    return _options(_WHERE_OPTIONS)(f)
+
+
+def _where(kw: dict[str, Any]) -> dict[str, Any]:
+    out = _given(kw, _WHERE_OPTIONS)
+    down = kw.pop("downstream", None)
+    if down is not None:
+        out["direction"] = "downstream" if down else "upstream"
+    county = kw.pop("county", ())
+    if county:
+        out["county"] = list(county)
+    return out
+
+
+def _say_where(ws, fids: list[str]) -> None:
+    from geotrack.placement import site_phrases
+
+    feats = [f for f in ws.read_crossings(include_retired=True) if f["id"] in set(fids)]
+    for f, phrase in zip(feats, site_phrases(feats, ws.placer()), strict=True):
+        click.echo(f"{f['id']} {terminal_safe(phrase)}", err=True)
 
 
 def _options(specs):
@@ -110,8 +163,9 @@ def crossings() -> None:
 
 @crossings.command("add")
 @workspace_option
-@click.option("--lon", required=True, help="Longitude, decimal degrees.")
-@click.option("--lat", required=True, help="Latitude, decimal degrees.")
+@click.option("--lon", default=None, help="Longitude, decimal degrees.")
+@click.option("--lat", default=None, help="Latitude, decimal degrees.")
+@_where_options
 @click.option(
     "--datum",
     default="wgs84",
@@ -123,20 +177,58 @@ def crossings() -> None:
 @click.option("--synthetic", is_flag=True, help="Mark the record as synthetic (example) data.")
 @click.option("--reason", default=None, help="Why, for the history.")
 @_apply(_far_options)
+@click.option(
+    "--allow-near",
+    is_flag=True,
+    help="Record the site even if an existing one is within either's uncertainty.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the new feature as GeoJSON.")
-def add_cmd(workspace, lon, lat, datum, synthetic, reason, max_border_km, force_far, as_json, **kw):
+def add_cmd(
+    workspace,
+    lon,
+    lat,
+    datum,
+    synthetic,
+    reason,
+    max_border_km,
+    force_far,
+    allow_near,
+    as_json,
+    **kw,
+):
     """Record one crossing with its first report; print its new id.
+
+    Give the site as a coordinate (--at LON,LAT or --lon/--lat) or as the report
+    words it: --near PLACE, --km-from PLACE --km D --downstream|--upstream,
+    --reach A..B or --county NAME.  Where it was put goes to stderr.
 
     \b
     Example:
         geotrack crossings add --lon 127.27 --lat 41.51 --kind ford \\
             --source "NK News" --reported 2025-12-16 --reliability B --credibility 3
+        geotrack crossings add --km-from Hyesan --km 10 --downstream --kind ice_road \\
+            --as-printed "10 km downstream of Hyesan" --source ASIAPRESS --reported 2019-12
     """
+    where = _where(kw)
+    if (lon is None) != (lat is None):
+        raise UsageError("give both --lon and --lat (or --at LON,LAT)")
+    if lon is None and not where:
+        raise UsageError(
+            "say where the site is: --at LON,LAT (or --lon/--lat), --near PLACE, "
+            "--km-from PLACE --km D --downstream|--upstream, --reach A..B or --county NAME"
+        )
     ws = open_workspace(workspace)
-    record = {"lon": lon, "lat": lat, "datum": datum, "synthetic": synthetic}
+    record = {"lon": lon, "lat": lat, "datum": datum, "synthetic": synthetic, **where}
     record.update(_given(kw, _SITE_OPTIONS))
     record.update(_given(kw, _REPORT_OPTIONS))
-    fid = add_crossing(ws, record, max_border_km=_max_km(force_far, max_border_km), reason=reason)
+    fid = add_crossing(
+        ws,
+        record,
+        max_border_km=_max_km(force_far, max_border_km),
+        reason=reason,
+        allow_near=allow_near,
+    )
+    _say_where(ws, [fid])
     if as_json:
         emit_json(next(f for f in ws.read_crossings() if f["id"] == fid))
     else:
@@ -373,8 +465,10 @@ def list_cmd(workspace, include_retired, kind, as_json):
     if as_json:
         emit_json({"type": "FeatureCollection", "features": feats})
         return
+    from geotrack.placement import site_phrases
+
     rows = []
-    for f in feats:
+    for f, where in zip(feats, site_phrases(feats, ws.placer()), strict=True):
         p = f["properties"]
         lon, lat = f["geometry"]["coordinates"]
         rows.append(
@@ -384,13 +478,17 @@ def list_cmd(workspace, include_retired, kind, as_json):
                 p["status"],
                 f"{lon:.5f}",
                 f"{lat:.5f}",
+                where,
                 len(p["reports"]),
                 p.get("first_reported") or "",
                 "retired" if p.get("retired") else "",
                 "SYNTHETIC" if p.get("synthetic") else "",
             ]
         )
-    echo_table(rows, ["id", "kind", "status", "lon", "lat", "reports", "first reported", "", ""])
+    echo_table(
+        rows,
+        ["id", "kind", "status", "lon", "lat", "where", "reports", "first reported", "", ""],
+    )
     click.echo(f"{len(feats)} crossing(s) in {ws.path}", err=True)
 
 
@@ -411,15 +509,26 @@ def show_cmd(workspace, fid, as_json):
     if as_json:
         emit_json(feat)
         return
+    from geotrack.placement import site_phrases
+
     p = feat["properties"]
     lon, lat = feat["geometry"]["coordinates"]
+    if p.get("original_lon") is None:
+        reported = f"placed from words ({p.get('placement')}): {p.get('placement_basis')}"
+        if p.get("inferred"):
+            reported += " [an inference]"
+    else:
+        reported = f"reported as {p['original_lon']}, {p['original_lat']} in {p['datum']}"
     lines = [
         f"{fid}  {p['kind']}  status={p['status']}"
         + ("  RETIRED: " + terminal_safe(p["retired_reason"]) if p.get("retired") else ""),
-        f"  location {lon:.6f}, {lat:.6f} (WGS 84); reported as {p['original_lon']}, {p['original_lat']} in {p['datum']}",
+        f"{fid} {site_phrases([feat], ws.placer())[0]}",
+        f"  location {lon:.6f}, {lat:.6f} (WGS 84); {terminal_safe(reported)}",
         f"  precision {p['location_precision']}, uncertainty {p['uncertainty_m']:g} m",
         f"  first reported {p.get('first_reported')}, seen {p.get('first_seen')} – {p.get('last_seen')}",
     ]
+    if p.get("place_as_printed"):
+        lines.insert(2, f"  as printed: {terminal_safe(p['place_as_printed'])}")
     if p.get("name"):
         lines.insert(1, f"  name: {terminal_safe(p['name'])}")
     if p.get("synthetic"):
@@ -455,6 +564,7 @@ def show_cmd(workspace, fid, as_json):
 @click.option("--lon", default=None, help="New longitude.")
 @click.option("--lat", default=None, help="New latitude.")
 @click.option("--datum", default=None, help="Datum of the new --lon/--lat.")
+@_where_options
 @_options(_SITE_OPTIONS)
 @_options(_REPORT_OPTIONS)
 @click.option("--synthetic/--not-synthetic", default=None, help="Mark or unmark as synthetic.")
@@ -465,18 +575,23 @@ def edit_cmd(
 ):
     """Change fields of crossing ID (or of one of its reports with --report).
 
+    A new location is a coordinate (--at, --lon/--lat) or words (--near,
+    --km-from, --reach, --county), as for `crossings add`.
+
     \b
     Example:
         geotrack crossings edit YLU-0001 --status destroyed --reason "imagery 2026-01-03"
         geotrack crossings edit YLU-0001 --report R1 --verification verified
+        geotrack crossings edit YLU-0002 --reach Hyesan..Changbai --reason "second report"
     """
     ws = open_workspace(workspace)
+    where = _where(kw)
     if report_id:
         changes = _given(kw, _REPORT_OPTIONS)
-        if _given(kw, _SITE_OPTIONS) or lon or lat:
+        if _given(kw, _SITE_OPTIONS) or lon or lat or where:
             raise UsageError("with --report, give report fields only (site fields edit the site)")
     else:
-        changes = _given(kw, _SITE_OPTIONS)
+        changes = {**_given(kw, _SITE_OPTIONS), **where}
         if _given(kw, _REPORT_OPTIONS):
             raise UsageError("report fields need --report R1 (see `geotrack crossings show ID`)")
         for key, value in (("lon", lon), ("lat", lat), ("datum", datum), ("synthetic", synthetic)):
@@ -491,6 +606,8 @@ def edit_cmd(
         reason=reason,
     )
     click.echo(f"edited {fid}", err=True)
+    if not report_id and ({"lon", "lat"} & set(changes) or where):
+        _say_where(ws, [fid])
 
 
 @crossings.command("add-report")

@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "validate": "geotrack.cli.workspace:validate_cmd",
     "crossings": "geotrack.cli.crossings:crossings",
     "claims": "geotrack.cli.claims:claims",
+    "places": "geotrack.cli.places:places",
     "map": "geotrack.cli.map:map_cmd",
     "demo": "geotrack.cli.map:demo_cmd",
     "trade": "geotrack.cli.trade:trade",
