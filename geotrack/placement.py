@@ -219,7 +219,10 @@ class Placer:
 
     def _radius_m(self, lo_km: float, hi_km: float, lon: float, lat: float) -> float:
         """Largest straight-line distance from the site's point to its spread, m."""
-        part = self.index.substring(lo_km * 1000.0, hi_km * 1000.0)
+        a, b = lo_km * 1000.0, hi_km * 1000.0
+        part = np.column_stack(self.index.interpolate([a])) if not a < b else None
+        if part is None:
+            part = self.index.substring(a, b)
         x, y = to_measure(lon, lat)
         return float(math.ceil(np.hypot(part[:, 0] - x, part[:, 1] - y).max()))
 

@@ -50,6 +50,8 @@ _SUFFIXES = (
     "县",
     "市",
 )
+#: Romanised suffixes stripped even when written without a hyphen.
+_JOINED = ("up", "ri", "dong")
 _APOSTROPHES = "'’‘ʼʻ`´"
 _PAREN = re.compile(r"\s*[(（][^)）]*[)）]\s*")
 _FORMERLY = re.compile(r"[(（]\s*(?:formerly|former|old name)\s+([^)）,;]+)[)）]", re.IGNORECASE)
@@ -68,8 +70,10 @@ def match_key(name: str) -> str:
     --------
     >>> match_key("Poch'on-up"), match_key("POCHON"), match_key("Kimjongsuk-up (formerly Sinpa)")
     ('pochon', 'pochon', 'kimjongsuk')
-    >>> match_key("Songjon-ri"), match_key("Kim Jong Suk County"), match_key("长白镇")
-    ('songjon', 'kimjongsuk', '长白')
+    >>> match_key("Songjon-ri"), match_key("Songjonri"), match_key("Kim Jong Suk County")
+    ('songjon', 'songjon', 'kimjongsuk')
+    >>> match_key("长白镇"), match_key("혜산시")
+    ('长白', '혜산')
     """
     text = unicodedata.normalize("NFKC", name).casefold()
     text = _PAREN.sub(" ", text)
@@ -82,8 +86,14 @@ def match_key(name: str) -> str:
         words = words[:-1]
     key = "".join(words)
     for suffix in _SUFFIXES:
-        # local-script suffixes are written without a space: 혜산시, 长白镇
-        if not suffix.isascii() and key.endswith(suffix) and len(key) > len(suffix) + 1:
+        # local-script suffixes are written without a space (혜산시, 长白镇), and
+        # -up/-ri/-dong often lose their hyphen (Songjonri)
+        joined = not suffix.isascii() or suffix in _JOINED
+        if (
+            joined
+            and key.endswith(suffix)
+            and len(key) - len(suffix) >= (3 if suffix.isascii() else 2)
+        ):
             key = key[: -len(suffix)]
             break
     return key

@@ -32,6 +32,7 @@ import numpy as np
 from geotrack.crs import to_measure, to_wgs84
 from geotrack.errors import (
     DataError,
+    GeotrackError,
     NearDuplicateError,
     NotFoundError,
     Problem,
@@ -39,6 +40,7 @@ from geotrack.errors import (
     ValidationError,
 )
 from geotrack.placement import WORD_KEYS, Placement, Placer, near_pairs
+from geotrack.places import normalize_place
 from geotrack.reference import check_window
 from geotrack.schema import (
     PLACEMENT_FIELDS,
@@ -943,7 +945,26 @@ def validate_workspace(ws: Workspace) -> list[Problem]:
         if not props.get("reports"):
             problems.append(Problem("reports", None, "a crossing needs at least one report", row))
     problems.extend(history_problems(ws.crossings, feats))
+    problems.extend(_place_problems(ws))
     return problems
+
+
+def _place_problems(ws: Workspace) -> list[Problem]:
+    """Every user place must be a valid place; the layer must equal its history's replay."""
+    try:
+        places = ws.places.read()
+    except GeotrackError as exc:
+        return [Problem("places.geojson", None, str(exc))]
+    problems: list[Problem] = []
+    for f in places:
+        props = f.get("properties") or {}
+        coords = (f.get("geometry") or {}).get("coordinates") or [None, None]
+        rec = {k: props.get(k) for k in ("name", "name_local", "country", "source", "notes")}
+        try:
+            normalize_place({**rec, "lon": coords[0], "lat": coords[1]}, row=f"place {f.get('id')}")
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+    return problems + history_problems(ws.places, places)
 
 
 def history_problems(store: LayerStore, feats: list[dict[str, Any]]) -> list[Problem]:

@@ -310,8 +310,8 @@ class Workspace:
     # -- gazetteer and placement ----------------------------------------
     @cached_property
     def places(self) -> LayerStore:
-        """The user places layer store (``places.geojson`` + ``places_history.jsonl``)."""
-        return LayerStore(self.path, "places", history="places_history.jsonl")
+        """The user places layer store (``places.geojson`` + ``places-history.jsonl``)."""
+        return LayerStore(self.path, "places", history="places-history.jsonl")
 
     def gazetteer(self) -> Gazetteer:
         """The towns layer plus the places users added (read afresh each call).
