@@ -67,7 +67,7 @@ _WORKER = textwrap.dedent(
             w = ["-w", ws_path]
             if op == "add":
                 p = line.interpolate(rng.uniform(0.01, 0.75), normalized=True)
-                argv = ["crossings", "add", *w, "--lon", f"{p.x:.6f}", "--lat", f"{p.y:.6f}",
+                argv = ["crossings", "add", "--allow-near", *w, "--lon", f"{p.x:.6f}", "--lat", f"{p.y:.6f}",
                         "--kind", "ford", "--source", token, "--notes", token, "--synthetic",
                         "--reason", token]
             elif op == "edit":
@@ -277,7 +277,7 @@ def test_a_live_lock_is_waited_for_never_broken(tmp_path, layer):
     ws = init_workspace(tmp_path / "ws")
     if layer == "crossings":
         lock = ws.crossings.lock_path
-        args = ["crossings", "add", "-w", ws.path, "--lon", "127.2696", "--lat", "41.5195",
+        args = ["crossings", "add", "--allow-near", "-w", ws.path, "--lon", "127.2696", "--lat", "41.5195",
                 "--kind", "ford", "--source", "waited"]  # fmt: skip
         data = ws.crossings.path
     else:
@@ -327,7 +327,7 @@ def test_a_lock_left_by_a_killed_process_does_not_block(tmp_path, layer):
     _release(holder)
     assert lock.exists()  # the file stays; the kernel dropped the lock with its holder
     if layer == "crossings":
-        res = geotrack("crossings", "add", "-w", ws.path, "--lon", "127.2696", "--lat",
+        res = geotrack("crossings", "add", "--allow-near", "-w", ws.path, "--lon", "127.2696", "--lat",
                        "41.5195", "--kind", "ford", "--source", "after the kill")  # fmt: skip
     else:
         res = geotrack("trade", "import", "-w", ws.path, _trade_csv(tmp_path / "t.csv"))

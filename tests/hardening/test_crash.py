@@ -134,7 +134,7 @@ def _crossing_args(ws: Workspace, op: str, k: int, big: Path) -> list:
     fid = f"YLU-{k % 5 + 1:04d}"
     x, y = _points(ws, 1, 100 + k)[0]
     return {
-        "add": ["crossings", "add", *w, "--lon", x, "--lat", y, "--kind", "ford",
+        "add": ["crossings", "add", "--allow-near", *w, "--lon", x, "--lat", y, "--kind", "ford",
                 "--source", f"kill {k}", "--force-far"],
         "import": ["crossings", "import", *w, big, "--force-far"],
         "edit": ["crossings", "edit", *w, fid, "--name", f"kill {k}", "--status", "inactive"],
@@ -384,7 +384,7 @@ def _disk_commands(ws: Path, tmp: Path, disk: Path) -> list[tuple[str, list]]:
     csv_in = tmp / "in.csv"
     csv_in.write_text("lon,lat,kind,source_name\n" + "127.2696,41.5195,ford,full disk\n" * 3)
     return [
-        ("add", ["crossings", "add", *w, "--lon", "127.2696", "--lat", "41.5195",
+        ("add", ["crossings", "add", "--allow-near", *w, "--lon", "127.2696", "--lat", "41.5195",
                  "--kind", "ford", "--source", "full disk " + "n" * 4000]),
         ("import", ["crossings", "import", *w, csv_in]),
         ("edit", ["crossings", "edit", *w, "YLU-0001", "--name", "full " * 900]),
@@ -462,7 +462,7 @@ def test_a_full_disk_gives_a_clear_error_and_changes_nothing(tmp_path):
                     (shutil.rmtree if (disk / name).is_dir() else os.unlink)(disk / name)
         FIGURES["full disk: commands tried"] += tried
         FIGURES["full disk: real tmpfs used"] = int(mounted)
-        res = geotrack("crossings", "add", "-w", ws_path, "--lon", "127.27", "--lat", "41.52",
+        res = geotrack("crossings", "add", "--allow-near", "-w", ws_path, "--lon", "127.27", "--lat", "41.52",
                        "--kind", "ford", "--source", "after")  # fmt: skip
         assert res.returncode == 0, res.stderr.decode()
         assert json.loads(geotrack("validate", "-w", ws_path, "--json").stdout)["valid"]

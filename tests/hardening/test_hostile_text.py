@@ -124,7 +124,7 @@ def corpus(tmp_path_factory):
         url = "https://example.org/" + key
         fid = _ok(
             geotrack(
-                "crossings", "add", *w, *ll, "--kind", "ford", "--name", text,
+                "crossings", "add", "--allow-near", *w, *ll, "--kind", "ford", "--name", text,
                 "--source", text, "--url", url, "--notes", text, "--reason", text,
             ),
             f"add {key}",
@@ -144,7 +144,10 @@ def corpus(tmp_path_factory):
         expected[fid] = {"name": text + " v2", "reports": [text + "?", text + "!"]}
         sources[fid] = [sources[fid][0], text]
         urls[fid] = [urls[fid][0], None]
-    retired = _ok(geotrack("crossings", "add", *w, *ll, "--kind", "ford", "--source", "x"), "add")
+    retired = _ok(
+        geotrack("crossings", "add", "--allow-near", *w, *ll, "--kind", "ford", "--source", "x"),
+        "add",
+    )
     _ok(
         geotrack("crossings", "retire", *w, retired.decode().strip(), "--reason", TITLE),
         "retire",

@@ -179,7 +179,7 @@ def test_a_replaced_hard_link_is_not_written_through(ws, tmp_path):
     os.link(ws.crossings.path, outside)
     before = outside.read_bytes()
     code, text = run(
-        "crossings", "add", "-w", ws.path, "--lon", "127.27", "--lat", "41.52",
+        "crossings", "add", "--allow-near", "-w", ws.path, "--lon", "127.27", "--lat", "41.52",
         "--kind", "ford", "--source", "x",
     )  # fmt: skip
     assert code == 0, text
