@@ -24,27 +24,23 @@ __all__ = [
     "County",
     "Placement",
     "Placer",
-    "location_phrase",
     "near_pairs",
     "site_phrases",
 ]
 
 import itertools
 import math
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import shapely
 
 from geotrack.crs import to_measure, to_wire
 from geotrack.errors import NotFoundError, Problem, ValidationError
-from geotrack.linear import LineIndex, bank
 from geotrack.places import Gazetteer, Place, match_key
 from geotrack.reference import Stretch
-from geotrack.schema import BANKS
+from geotrack.schema import BANKS, location_phrase
 
 #: ``--near`` without ``--within-km``: within this many km of the place.
 DEFAULT_NEAR_KM = 2.0
@@ -162,6 +158,8 @@ class Placer:
     def __init__(
         self, stretch: Stretch, gazetteer: Gazetteer, counties: Sequence[County] = ()
     ) -> None:
+        from geotrack.linear import LineIndex  # shapely and numba: only when placing
+
         self.stretch = stretch
         self.gazetteer = gazetteer
         self.counties = tuple(counties)
@@ -180,6 +178,8 @@ class Placer:
         >>> round(float(km[0]), 1), banks.tolist()
         (8.3, ['KP'])
         """
+        from geotrack.linear import bank
+
         x, y = to_measure(np.asarray(list(lon), float), np.asarray(list(lat), float))
         loc = self.index.locate(np.atleast_1d(x), np.atleast_1d(y))
         return loc.chainage_m / 1000.0, loc.offset_m, bank(loc.offset_m, on_line="")
@@ -593,43 +593,6 @@ def _side(value: object) -> str | None:
     )
 
 
-_LEAD = re.compile(r"^([^:]+):")
-
-
-def location_phrase(
-    props: Mapping[str, Any], chainage_km: float, offset_m: float, bank_label: str | None
-) -> str:
-    """Say where a site is along the river, in words.
-
-    A spread or near-place site names the bank only if it was stated
-    (``props["bank"]``); a point-located one the bank its point lies on.
-
-    Examples
-    --------
-    >>> location_phrase({}, 208.43, -148.2, "KP")
-    'at km 208.4, KP bank, 148 m from the line'
-    >>> location_phrase({"chainage_from_km": 94.5, "chainage_to_km": 164.8,
-    ...                  "placement_basis": "Kimjongsuk county: its riverfront"}, 129.6, 50, "CN")
-    'somewhere on km 94.5–164.8 (Kimjongsuk county)'
-    >>> location_phrase({"placement": "near_place", "uncertainty_m": 2000,
-    ...                  "placement_basis": "near Hyesan (km 206.8): within 2 km"}, 206.8, 0, None)
-    'near Hyesan (km 206.8), within 2 km'
-    """
-    lo, hi = props.get("chainage_from_km"), props.get("chainage_to_km")
-    basis = props.get("placement_basis") or ""
-    m = _LEAD.match(basis)
-    why = f" ({m.group(1)})" if m else ""
-    stated = f", {props['bank']} bank" if props.get("bank") else ""
-    if lo is not None and hi is not None and hi > lo:
-        return f"somewhere on km {lo:.1f}–{hi:.1f}{why}{stated}"
-    if props.get("placement") == "near_place":
-        r = float(props.get("uncertainty_m") or 0.0) / 1000.0
-        lead = m.group(1) if m else f"near km {chainage_km:.1f}"
-        return f"{lead}, within {r:g} km{stated}"
-    side = f", {bank_label} bank" if bank_label else ""
-    return f"at km {chainage_km:.1f}{side}, {abs(offset_m):.0f} m from the line"
-
-
 def _spread_of(props: Mapping[str, Any]) -> tuple[float, float]:
     lo, hi = props.get("chainage_from_km"), props.get("chainage_to_km")
     if lo is None or hi is None:
@@ -673,6 +636,7 @@ def near_pairs(
     """
     if not new or not old:
         return []
+    import shapely
 
     def arrays(feats):
         ll = np.array([f["geometry"]["coordinates"][:2] for f in feats], dtype=float)
@@ -703,8 +667,14 @@ def near_pairs(
     return [(i, j, float(math.hypot(nx[i] - ox[j], ny[i] - oy[j]))) for i, j in sorted(pairs)]
 
 
-def site_phrases(features: Sequence[Mapping[str, Any]], placer: Placer) -> list[str]:
-    """:func:`location_phrase` of each crossing feature, its chainage measured on *placer*'s line.
+def site_phrases(
+    features: Sequence[Mapping[str, Any]], placer: Callable[[], Placer] | Placer
+) -> list[str]:
+    """:func:`~geotrack.schema.location_phrase` of each crossing feature.
+
+    Sites written by geotrack store their chainage and offset; for any that
+    do not (a layer from an older version), they are measured on *placer*'s
+    line (a :class:`Placer`, or a function returning one, called only then).
 
     Examples
     --------
@@ -714,11 +684,14 @@ def site_phrases(features: Sequence[Mapping[str, Any]], placer: Placer) -> list[
     ...                "properties": {}}], Placer(s, Gazetteer([])))
     ['at km 8.3, KP bank, 130 m from the line']
     """
-    if not features:
-        return []
-    ll = np.array([f["geometry"]["coordinates"][:2] for f in features], dtype=float)
-    km, off, banks = placer.locate(ll[:, 0], ll[:, 1])
-    return [
-        location_phrase(f["properties"], float(k), float(o), str(b) or None)
-        for f, k, o, b in zip(features, km, off, banks, strict=True)
-    ]
+    props = [dict(f["properties"]) for f in features]
+    todo = [i for i, p in enumerate(props) if p.get("chainage_km") is None]
+    if todo:
+        pl = placer if isinstance(placer, Placer) else placer()
+        ll = np.array([features[i]["geometry"]["coordinates"][:2] for i in todo], dtype=float)
+        km, off, banks = pl.locate(ll[:, 0], ll[:, 1])
+        for i, k, o, b in zip(todo, km, off, banks, strict=True):
+            props[i]["chainage_km"], props[i]["offset_m"] = float(k), float(o)
+            if props[i].get("placement") in (None, "coordinate"):
+                props[i]["bank"] = str(b) or None
+    return [location_phrase(p) for p in props]

@@ -66,6 +66,8 @@ _SITE_INPUT |= {"datum", "synthetic", *PLACEMENT_FIELDS}
 #: Keys that say where a site is: a coordinate, or words (see geotrack.placement).
 _WHERE_INPUT = {"lon", "lat", "at", *WORD_KEYS}
 _IGNORED_ON_IMPORT = {
+    "chainage_km",
+    "offset_m",
     "retired",
     "retired_reason",
     "retired_at",
@@ -340,6 +342,12 @@ def _where(
     return None, fields, []
 
 
+def _measured(props: dict[str, Any], km: float, off: float) -> None:
+    """Store where the site's point lies: chainage (km) and signed offset (m, + = CN side)."""
+    props["chainage_km"] = round(float(km), 3)
+    props["offset_m"] = round(float(off), 1)
+
+
 def _check_spreads(
     feats: list[dict[str, Any]], placer: Placer | None, problems: list[Problem]
 ) -> None:
@@ -347,9 +355,10 @@ def _check_spreads(
     if not feats or placer is None:
         return
     lonlat = np.array([f["geometry"]["coordinates"] for f in feats], dtype=float)
-    _, _, banks = placer.locate(lonlat[:, 0], lonlat[:, 1])
-    for feat, b in zip(feats, banks, strict=True):
+    kms, offsets, banks = placer.locate(lonlat[:, 0], lonlat[:, 1])
+    for feat, km, off, b in zip(feats, kms, offsets, banks, strict=True):
         p = feat["properties"]
+        _measured(p, km, off)
         if p.get("placement") == "coordinate":
             stated = p.get("bank")
             if stated and b and stated != b:
@@ -781,6 +790,8 @@ def _edit_site(ws, fid, props, geometry, changes, max_border_km, problems):
             site_in.update(placed.fields(), datum="wgs84")
             props.update(normalize_site(site_in, row=fid, problems=problems))
             props["original_lon"] = props["original_lat"] = None
+            km, off, _ = ws.placer().locate([placed.lon], [placed.lat])
+            _measured(props, km[0], off[0])
             return {"type": "Point", "coordinates": [placed.lon, placed.lat]}
         if where is None:
             return geometry
@@ -835,9 +846,12 @@ def _edit_site(ws, fid, props, geometry, changes, max_border_km, problems):
                     fid,
                 )
             )
-    found, contra = ws.placer().coordinate(lon, lat, side=props.get("bank"))
+    placer = ws.placer()
+    found, contra = placer.coordinate(lon, lat, side=props.get("bank"))
     problems.extend(Problem(p.field, p.value, p.message, fid) for p in contra)
     props["bank"] = found
+    km, off, _ = placer.locate([lon], [lat])
+    _measured(props, km[0], off[0])
     props["placement_basis"] = f"coordinate {lon_in}, {lat_in} as reported ({props['datum']})"
     props["original_lon"], props["original_lat"] = float(lon_in), float(lat_in)
     return {"type": "Point", "coordinates": [lon, lat]}

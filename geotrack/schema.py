@@ -31,6 +31,7 @@ __all__ = [
     "derive_site_dates",
     "editable_site_fields",
     "is_crossing_id",
+    "location_phrase",
     "normalize_report",
     "normalize_site",
     "order_crossing",
@@ -139,6 +140,8 @@ SITE_FIELDS: tuple[str, ...] = (
     "chainage_from_km",
     "chainage_to_km",
     "bank",
+    "chainage_km",
+    "offset_m",
     "datum",
     "original_lon",
     "original_lat",
@@ -731,3 +734,41 @@ def order_crossing(feature: Mapping[str, Any]) -> dict[str, Any]:
             "coordinates": [round(float(c), 7) for c in geom["coordinates"]],
         }
     return {"type": "Feature", "id": feature["id"], "geometry": geom, "properties": ordered}
+
+
+_LEAD = re.compile(r"^([^:]+):")
+
+
+def location_phrase(props: Mapping[str, Any]) -> str:
+    """Say where a site is along the river, in words, from its stored fields.
+
+    Uses ``chainage_km``, ``offset_m`` and ``bank`` (written by geotrack with
+    every site) and the spread ``chainage_from_km``/``chainage_to_km``.  A
+    spread or near-place site names a bank only if one was stated.
+
+    Examples
+    --------
+    >>> location_phrase({"chainage_km": 208.43, "offset_m": -148.2, "bank": "KP"})
+    'at km 208.4, KP bank, 148 m from the line'
+    >>> location_phrase({"chainage_from_km": 94.5, "chainage_to_km": 164.8, "chainage_km": 129.6,
+    ...                  "placement_basis": "Kimjongsuk county: its riverfront"})
+    'somewhere on km 94.5–164.8 (Kimjongsuk county)'
+    >>> location_phrase({"placement": "near_place", "uncertainty_m": 2000, "chainage_km": 206.8,
+    ...                  "placement_basis": "near Hyesan (km 206.8): within 2 km"})
+    'near Hyesan (km 206.8), within 2 km'
+    """
+    lo, hi = props.get("chainage_from_km"), props.get("chainage_to_km")
+    km = props.get("chainage_km")
+    basis = props.get("placement_basis") or ""
+    m = _LEAD.match(basis)
+    why = f" ({m.group(1)})" if m else ""
+    side = f", {props['bank']} bank" if props.get("bank") else ""
+    if lo is not None and hi is not None and hi > lo:
+        return f"somewhere on km {lo:.1f}–{hi:.1f}{why}{side}"
+    where = "at an unmeasured chainage" if km is None else f"at km {km:.1f}"
+    if props.get("placement") == "near_place":
+        r = float(props.get("uncertainty_m") or 0.0) / 1000.0
+        lead = m.group(1) if m else f"near km {km:.1f}" if km is not None else "near a place"
+        return f"{lead}, within {r:g} km{side}"
+    off = props.get("offset_m")
+    return f"{where}{side}" + (f", {abs(off):.0f} m from the line" if off is not None else "")

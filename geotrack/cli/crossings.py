@@ -114,7 +114,7 @@ def _say_where(ws, fids: list[str]) -> None:
     from geotrack.placement import site_phrases
 
     feats = [f for f in ws.read_crossings(include_retired=True) if f["id"] in set(fids)]
-    for f, phrase in zip(feats, site_phrases(feats, ws.placer()), strict=True):
+    for f, phrase in zip(feats, site_phrases(feats, ws.placer), strict=True):
         click.echo(f"{f['id']} {terminal_safe(phrase)}", err=True)
 
 
@@ -468,7 +468,7 @@ def list_cmd(workspace, include_retired, kind, as_json):
     from geotrack.placement import site_phrases
 
     rows = []
-    for f, where in zip(feats, site_phrases(feats, ws.placer()), strict=True):
+    for f, where in zip(feats, site_phrases(feats, ws.placer), strict=True):
         p = f["properties"]
         lon, lat = f["geometry"]["coordinates"]
         rows.append(
@@ -522,7 +522,7 @@ def show_cmd(workspace, fid, as_json):
     lines = [
         f"{fid}  {p['kind']}  status={p['status']}"
         + ("  RETIRED: " + terminal_safe(p["retired_reason"]) if p.get("retired") else ""),
-        f"{fid} {site_phrases([feat], ws.placer())[0]}",
+        f"{fid} {site_phrases([feat], ws.placer)[0]}",
         f"  location {lon:.6f}, {lat:.6f} (WGS 84); {terminal_safe(reported)}",
         f"  precision {p['location_precision']}, uncertainty {p['uncertainty_m']:g} m",
         f"  first reported {p.get('first_reported')}, seen {p.get('first_seen')} – {p.get('last_seen')}",
