@@ -175,3 +175,31 @@ def test_every_site_report_can_be_recorded_from_its_words(ws, w):
             assert p["original_lon"] is None and p["placement"] != "coordinate"
             assert p["chainage_from_km"] is not None or p["placement"] == "near_place"
     assert validate_workspace(ws) == []
+
+
+def test_import_places_sites_from_word_columns(ws, w, tmp_path):
+    src = tmp_path / "words.csv"
+    src.write_text(
+        "kind,source_name,near,km_from,km,direction,reach,county,bank,place_as_printed\n"
+        "ford,A,Hyesan,,,,,,KP,near Hyesan\n"
+        "ice_road,B,,Hyesan,10,downstream,,,,10 km downstream of Hyesan\n"
+        "other,C,,,,,Hyesan..Changbai,,,between Hyesan and Changbai\n"
+        'other,D,,,,,,"Samjiyon;Pochon",,the border areas of Samjiyon and Pochon\n',
+        encoding="utf-8",
+    )
+    res = run("crossings", "import", *w, str(src))
+    assert res.exit_code == 0, res.stderr
+    feats = {f["properties"]["place_as_printed"]: f["properties"] for f in ws.read_crossings()}
+    assert feats["near Hyesan"]["bank"] == "KP"
+    assert feats["near Hyesan"]["chainage_km"] == pytest.approx(206.82, abs=0.005)
+    assert feats["10 km downstream of Hyesan"]["chainage_from_km"] == pytest.approx(
+        194.82, abs=0.005
+    )
+    assert feats["the border areas of Samjiyon and Pochon"]["chainage_to_km"] == 305.607
+    assert all(p["reports"][0].get("extra") is None for p in feats.values())
+    bad = tmp_path / "bad.csv"
+    bad.write_text("kind,source_name,near\nford,A,Nowhere\n", encoding="utf-8")
+    before = ws.crossings.path.read_bytes()
+    res = run("crossings", "import", *w, str(bad))
+    assert res.exit_code == 1 and "row 2" in res.stderr and "near='Nowhere'" in res.stderr
+    assert ws.crossings.path.read_bytes() == before

@@ -29,6 +29,8 @@ from geotrack.importers.values import parse_coordinate
 LON_NAMES = ("lon", "longitude", "lng", "long", "x", "geom_x", "location_lon", "location.lon")
 LAT_NAMES = ("lat", "latitude", "y", "geom_y", "location_lat", "location.lat")
 WKT_NAMES = ("wkt", "geom_wkt", "geometry", "the_geom", "geom")
+#: Columns that place a site from words instead of a coordinate (see geotrack.placement).
+_WHERE_NAMES = {"at", "near", "km_from", "reach", "county"}
 _WKT_POINT = re.compile(
     r"^\s*(?:SRID=4326;)?\s*(MULTI)?POINT\s*(?:Z|M|ZM)?\s*\(\s*\(?\s*"
     r"([-+0-9.eE]+)\s+([-+0-9.eE]+)(?:\s+[-+0-9.eE]+){0,2}\s*\)?\s*\)\s*$",
@@ -114,13 +116,15 @@ def from_csv(
     names = [h.strip() for h in header]
     lon_i, lat_i = _find(cols, lon_names), _find(cols, lat_names)
     wkt_i = None
-    if lon_i is None or lat_i is None:
+    words = not (lon_column or lat_column) and bool(set(cols) & _WHERE_NAMES)
+    if (lon_i is None or lat_i is None) and not words:
         wkt_i = _find(cols, WKT_NAMES) if not (lon_column or lat_column) else None
         if wkt_i is None:
             wanted = (
                 f"the columns {lon_column or lat_column!r} named by --lon-column/--lat-column"
                 if lon_column or lat_column
-                else "lon and lat columns (or longitude/latitude, X/Y, or a WKT column); name "
+                else "lon and lat columns (or longitude/latitude, X/Y, or a WKT column; or "
+                "columns that place sites from words: at, near, km_from, reach, county); name "
                 "others with --lon-column and --lat-column"
             )
             raise ImportFileError(f"{what}: header={header!r}: a CSV needs {wanted}")
@@ -141,7 +145,7 @@ def from_csv(
             rec: dict[str, Any] = {}
             if wkt_i is None:
                 for key, i in (("lon", lon_i), ("lat", lat_i)):
-                    if values[i] != "":
+                    if i is not None and values[i] != "":
                         rec[key] = parse_coordinate(values[i], key, decimal_comma=comma)
             else:
                 m = _WKT_POINT.match(values[wkt_i])

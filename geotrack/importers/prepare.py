@@ -32,12 +32,15 @@ from geotrack.importers._types import Candidates
 from geotrack.importers.csv_in import WKT_NAMES
 from geotrack.importers.fields import ColumnMapper, FieldSet
 from geotrack.importers.values import parse_when
-from geotrack.schema import REPORT_FIELDS, is_crossing_id
+from geotrack.placement import WORD_KEYS
+from geotrack.schema import PLACEMENT_FIELDS, REPORT_FIELDS, is_crossing_id
 
 #: Site keys of a flat record (the rest are report fields).
 SITE_KEYS = (
     "id", "lon", "lat", "name", "kind", "status", "location_precision", "uncertainty_m",
     "datum", "synthetic", "original_lon", "original_lat",
+    # where a site is in words (see geotrack.placement), and how it was placed
+    "at", *WORD_KEYS, *PLACEMENT_FIELDS,
 )  # fmt: skip
 _DERIVED = {
     "n_reports": "derived from the reports",
@@ -51,6 +54,8 @@ _DERIVED = {
     "retired_reason": "set by `geotrack crossings retire`",
     "retired_at": "set by `geotrack crossings retire`",
     "site_id": "the crossing id, given by the id column",
+    "chainage_km": "measured by geotrack from the point",
+    "offset_m": "measured by geotrack from the point",
     "fid": "the GeoPackage row number",
     **dict.fromkeys(WKT_NAMES, "the location, read from it"),
 }
@@ -75,6 +80,7 @@ CROSSING_FIELDS = FieldSet(
         "begin": "event_start",
         "end": "event_end",
         "source_id": "source_ref",
+        "km_from_place": "km_from",
         "report_source_name": "source_name",
     },
     ignored=_DERIVED,
