@@ -57,7 +57,7 @@ def test_list_json_shows_gaps_and_every_row(tws):
     res = run(tws, "list", "--json")
     assert res.exit_code == 0, res.output
     doc = json.loads(res.output)
-    assert doc["rows"] == 128 and "Figure chosen" in doc["rule"]
+    assert doc["rows"] == 131 and doc["annual_rows"] == 5 and "Figure chosen" in doc["rule"]
     assert "2019-11" in doc["gaps"] and len(doc["gaps"]) == 16
     months = {m["period"]: m for m in doc["months"]}
     assert months["2019-11"]["gap"] is True and months["2019-11"]["rows"] == []
@@ -94,7 +94,7 @@ def test_import_good_file(tws, tmp_path):
     args = ["import", str(f), "--mapping", "period=Month", "--mapping", "total_trade=Total",
             "--source", "GACC (test)", "--currency", "USD", "--unit", "thousand"]  # fmt: skip
     dry = run(tws, *args, "--dry-run")
-    assert dry.exit_code == 0 and "would add 1 row(s): T0129" in dry.output
+    assert dry.exit_code == 0 and "would add 1 row(s): T0137" in dry.output
     assert "nothing written" in dry.output
     res = run(tws, *args, "--json")
     assert res.exit_code == 0, res.output
@@ -124,21 +124,21 @@ def test_import_conflict_and_prefer(tws, tmp_path):
     res = run(tws, "import", str(f), *common, "--prefer", "GACC")
     assert res.exit_code == 0, res.output
     assert "conflicts with figures held" in res.output and "63.6" in res.output
-    assert "recorded: 2025-09 cn_imports_from_kp (USD) uses T0129" in res.output
+    assert "recorded: 2025-09 cn_imports_from_kp (USD) uses T0137" in res.output
     out = run(tws, "conflicts", "--json")
     c = next(
         c
         for c in json.loads(out.output)["conflicts"]
         if (c["period"], c["flow"]) == ("2025-09", "cn_imports_from_kp")
     )
-    assert c["chosen_row_id"] == "T0129" and len(c["figures"]) == 3
+    assert c["chosen_row_id"] == "T0137" and len(c["figures"]) == 3
     ignored = run(tws, "conflicts", "--json", "--ignore-recorded")
     c2 = next(
         c
         for c in json.loads(ignored.output)["conflicts"]
         if (c["period"], c["flow"]) == ("2025-09", "cn_imports_from_kp")
     )
-    assert c2["chosen_row_id"] != "T0129"
+    assert c2["chosen_row_id"] != "T0137"
 
 
 def test_import_bad_mapping_is_usage_error(tws, tmp_path):

@@ -106,14 +106,15 @@ def test_shipped_nov_2025_row_matches_its_source(shipped):
 
 
 def test_shipped_table_keeps_every_row_and_figure_of_the_source(shipped):
-    assert len(shipped) == 128
-    assert [r.row_id for r in shipped] == [f"T{i:04d}" for i in range(1, 129)]
-    # The first ten columns, joined back together, are the source file byte for byte.
+    assert len(shipped) == 136
+    assert [r.row_id for r in shipped] == [f"T{i:04d}" for i in range(1, 137)]
+    # The first ten columns of the first 128 rows, joined back together, are the source file
+    # byte for byte; the public record's rows follow (scripts/build_trade_table.py).
     buf = io.StringIO(newline="")
     w = csv.writer(buf)
     w.writerow(trade_mod.SOURCE_COLUMNS)
     with SHIPPED.open(encoding="utf-8", newline="") as fh:
-        for rec in csv.DictReader(fh):
+        for rec in list(csv.DictReader(fh))[:128]:
             w.writerow([rec[c] for c in trade_mod.SOURCE_COLUMNS])
     assert hashlib.sha256(buf.getvalue().encode("utf-8")).hexdigest() == SOURCE_SHA256
     # Writing the table back changes no byte.
@@ -122,7 +123,7 @@ def test_shipped_table_keeps_every_row_and_figure_of_the_source(shipped):
 
 def test_shipped_coverage_and_gaps(shipped):
     months = list_months(shipped)
-    assert (months[0].period, months[-1].period, len(months)) == ("2017-01", "2025-11", 107)
+    assert (months[0].period, months[-1].period, len(months)) == ("2017-01", "2025-12", 108)
     gaps = [m.period for m in months if m.gap]
     assert gaps == [
         "2017-02", "2017-04", "2017-05", "2019-11", "2021-12", "2022-01", "2022-02", "2022-08",
@@ -374,10 +375,10 @@ def test_import_customs_style_file(wsdir):
             "source_url": "https://example.org/gacc",
         },
     )
-    assert [r.row_id for r in res.added] == ["T0129", "T0130", "T0131"]
+    assert [r.row_id for r in res.added] == ["T0137", "T0138", "T0139"]
     rows = {r.row_id: r for r in load_trade(wsdir)}
-    assert len(rows) == 131
-    nov = rows["T0130"]
+    assert len(rows) == 139
+    nov = rows["T0138"]
     assert (nov.period, nov.total_trade, nov.cn_imports_from_kp, nov.unit) == (
         "2025-11",
         D("281"),
@@ -385,12 +386,12 @@ def test_import_customs_style_file(wsdir):
         "million",
     )
     assert nov.source == "GACC (test file)" and "rescaled exactly" in nov.note
-    assert rows["T0131"].total_trade == D("300.5")
+    assert rows["T0139"].total_trade == D("300.5")
     # Same figures as JoongAng for Oct/Nov: no new conflict except none; the shipped rows are unchanged.
     assert all(rows[f"T{i:04d}"] == r for i, r in enumerate(read_trade_csv(SHIPPED), 1))
     hist = [orjson.loads(x) for x in (wsdir / "trade_history.jsonl").read_bytes().splitlines()]
     assert hist[-1]["op"] == "trade.import" and hist[-1]["layer"] == "trade"
-    assert [c["id"] for c in hist[-1]["changes"]] == ["T0129", "T0130", "T0131"]
+    assert [c["id"] for c in hist[-1]["changes"]] == ["T0137", "T0138", "T0139"]
     assert all(c["before"] is None for c in hist[-1]["changes"])
     assert "gacc.csv" in hist[-1]["reason"]
     # Importing the same file again adds nothing.
@@ -410,14 +411,14 @@ def test_import_customs_style_file(wsdir):
         },
     )
     assert again.added == () and len(again.duplicates) == 3
-    assert len(load_trade(wsdir)) == 131
+    assert len(load_trade(wsdir)) == 139
 
 
 def test_import_native_format_into_empty_workspace(tmp_path):
     ws = tmp_path / "empty"
     ws.mkdir()
     res = import_trade(ws, SHIPPED)
-    assert len(res.added) == 128
+    assert len(res.added) == 136
     assert set(res.ignored_columns) == {"row_id", "preferred_for"}
     assert [r.figures() for r in load_trade(ws)] == [r.figures() for r in read_trade_csv(SHIPPED)]
     assert [r.flags for r in load_trade(ws)] == [r.flags for r in read_trade_csv(SHIPPED)]
@@ -442,9 +443,9 @@ def test_import_prefer_records_the_winner(wsdir):
         "period,cn_imports_from_kp,source,article_date\n2025-09,45,GACC,2026-01-20\n",
     )
     res = import_trade(wsdir, f, defaults={"currency": "USD", "unit": "million"}, prefer="gacc")
-    assert res.preferences == (("2025-09", "cn_imports_from_kp", "USD", ("T0129",)),)
+    assert res.preferences == (("2025-09", "cn_imports_from_kp", "USD", ("T0137",)),)
     rows = {r.row_id: r for r in load_trade(wsdir)}
-    assert rows["T0129"].preferred_for == ("cn_imports_from_kp",)
+    assert rows["T0137"].preferred_for == ("cn_imports_from_kp",)
     assert choose_figures(list(rows.values()))[("2025-09", "cn_imports_from_kp", "USD")].value == D(
         "45"
     )
@@ -462,11 +463,11 @@ def test_import_prefer_records_the_winner(wsdir):
         wsdir, g, defaults={"currency": "USD", "unit": "million"}, prefer="Customs bulletin"
     )
     rows = {r.row_id: r for r in load_trade(wsdir)}
-    assert rows["T0129"].preferred_for == ()
-    assert rows["T0130"].preferred_for == ("cn_imports_from_kp",)
-    assert res2.preferences[0][3] == ("T0130",)
+    assert rows["T0137"].preferred_for == ()
+    assert rows["T0138"].preferred_for == ("cn_imports_from_kp",)
+    assert res2.preferences[0][3] == ("T0138",)
     last = orjson.loads((wsdir / "trade_history.jsonl").read_bytes().splitlines()[-1])
-    assert {c["id"] for c in last["changes"]} == {"T0129", "T0130"}
+    assert {c["id"] for c in last["changes"]} == {"T0137", "T0138"}
 
 
 def test_import_prefer_unknown_source_is_reported(wsdir):

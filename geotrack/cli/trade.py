@@ -21,6 +21,8 @@ from geotrack.trade import (
     FxRate,
     SelectionRule,
     add_event,
+    annual_checks,
+    annual_rows,
     check_claim,
     find_conflicts,
     import_trade,
@@ -108,21 +110,51 @@ def trade() -> None:
 @workspace_option
 @_apply(_range_options)
 @_apply(_rule_options)
+@click.option(
+    "--annual",
+    is_flag=True,
+    help="List the annual totals (period kind year), each checked against the months held.",
+)
+@click.option(
+    "--derive-totals",
+    is_flag=True,
+    help="With --annual: count a month with both flows but no total as their sum (marked derived).",
+)
+@_currency_option
 @click.option("--json", "as_json", is_flag=True, help="Print the months as JSON.")
-def list_cmd(workspace, start, end, prefer_sources, ignore_recorded, as_json):
+def list_cmd(
+    workspace,
+    start,
+    end,
+    prefer_sources,
+    ignore_recorded,
+    annual,
+    derive_totals,
+    currency,
+    as_json,
+):
     """List the series month by month; months with no figure are shown as gaps.
 
     Every row is printed.  Where a month has different figures for a flow,
-    each is marked `!` and the one charts use is marked `*`.
+    each is marked `!` and the one charts use is marked `*`.  With --annual,
+    the annual totals as reported, and what the months held sum to.
 
     \b
     Example:
         geotrack trade list --from 2025-01
         geotrack trade list --json | jq '.gaps'
+        geotrack trade list --annual
     """
     ws = open_workspace(workspace)
     rows = load_trade(ws.path)
     rule = _rule(prefer_sources, ignore_recorded)
+    if derive_totals and not annual:
+        raise UsageError("--derive-totals goes with --annual (charts and joins have their own)")
+    if annual:
+        _list_annual(ws, rows, rule, currency=currency, derive=derive_totals, as_json=as_json)
+        return
+    n_annual = len(annual_rows(rows))
+    rows = [r for r in rows if r.kind == "month"]
     months = list_months(rows, rule=rule, start=start, end=end)
     gaps = [m.period for m in months if m.gap]
     no_total = [
@@ -135,6 +167,7 @@ def list_cmd(workspace, start, end, prefer_sources, ignore_recorded, as_json):
                 "unit": "million",
                 "rule": rule.describe(),
                 "rows": len(rows),
+                "annual_rows": n_annual,
                 "months": [_month_json(m) for m in months],
                 "gaps": gaps,
                 "months_without_total": no_total,
@@ -177,8 +210,60 @@ def list_cmd(workspace, start, end, prefer_sources, ignore_recorded, as_json):
     click.echo(
         f"{len(no_total)} more months have figures but no total: {', '.join(no_total) or 'none'}."
     )
+    if n_annual:
+        click.echo(f"{n_annual} annual totals are held too: `geotrack trade list --annual`.")
     click.echo(
         "Figures in million of the row's currency. ! = sources disagree; * = figure used in charts."
+    )
+    click.echo(rule.describe())
+
+
+def _list_annual(ws, rows, rule, *, currency: str, derive: bool, as_json: bool) -> None:
+    years = annual_rows(rows)
+    checks = annual_checks(rows, currency=currency, rule=rule, derive_totals=derive)
+    conflicts = find_conflicts(years, rule=rule)
+    if as_json:
+        emit_json(
+            {
+                "file": str(ws.path / "trade.csv"),
+                "unit": "million",
+                "currency": currency,
+                "rule": rule.describe(),
+                "derive_totals": derive,
+                "rows": [r.to_record() for r in years],
+                "conflicts": [c.as_dict() for c in conflicts],
+                "checks": [c.as_dict() for c in checks],
+            }
+        )
+        return
+    if not years:
+        click.echo(
+            "The trade table holds no annual total; import one with "
+            "`geotrack trade import FILE` (a file with a year column)."
+        )
+        return
+    header = ["year", "total", "cn_exports", "cn_imports", "cur", "source", "article", "flags"]
+    conflicted = {(c.period, c.flow, c.currency) for c in conflicts}
+    chosen = {(c.period, c.flow, c.currency): c.chosen.row_id for c in conflicts}
+    table = []
+    for r in sorted(years, key=lambda r: r.period):
+        cells = [r.period]
+        for flow in FLOWS:
+            v = r.value(flow)
+            text = _num(v)
+            key = (r.period, flow, r.currency)
+            if v is not None and key in conflicted:
+                text += " !*" if chosen[key] == r.row_id else " !"
+            cells.append(text)
+        cells += [r.currency, _clip(r.source, 44), r.article_date, ";".join(r.flags)]
+        table.append(cells)
+    _echo_table(table, header)
+    click.echo("")
+    for c in checks:
+        click.echo(terminal_safe(c.text))
+    click.echo(
+        "Figures in million of the row's currency (annual figures as reported, rescaled exactly). "
+        "! = sources disagree; * = the figure the rule chooses."
     )
     click.echo(rule.describe())
 

@@ -33,12 +33,14 @@ The package holds one concept per module, lower modules first:
 :mod:`~geotrack.trade.selection` (conflicts and the selection rule),
 :mod:`~geotrack.trade.storage` (locked, logged writes),
 :mod:`~geotrack.trade.series` (listings and the chosen series),
-:mod:`~geotrack.trade.importing`, :mod:`~geotrack.trade.claims` and
+:mod:`~geotrack.trade.importing`, :mod:`~geotrack.trade.claims`,
+:mod:`~geotrack.trade.annual` (annual totals against the months) and
 :mod:`~geotrack.trade.joins`.  Import the public names from ``geotrack.trade``.
 """
 
 from __future__ import annotations
 
+from geotrack.trade.annual import AnnualCheck, annual_checks, annual_rows
 from geotrack.trade.claims import ClaimCheck, check_claim
 from geotrack.trade.events import Event, load_events, read_events_csv
 from geotrack.trade.importing import ImportResult, import_trade, read_import
@@ -56,6 +58,7 @@ from geotrack.trade.model import (
     FLAGS,
     FLOWS,
     MONTH_RULE,
+    PERIOD_KINDS,
     SOURCE_COLUMNS,
     TRADE_COLUMNS,
     UNITS,
@@ -63,7 +66,7 @@ from geotrack.trade.model import (
     FxRate,
     TradeRow,
 )
-from geotrack.trade.parsing import parse_amount, parse_month
+from geotrack.trade.parsing import parse_amount, parse_month, parse_year
 from geotrack.trade.selection import (
     DEFAULT_RULE,
     Conflict,
@@ -82,9 +85,11 @@ __all__ = [
     "FLAGS",
     "FLOWS",
     "MONTH_RULE",
+    "PERIOD_KINDS",
     "SOURCE_COLUMNS",
     "TRADE_COLUMNS",
     "UNITS",
+    "AnnualCheck",
     "ClaimCheck",
     "Conflict",
     "Event",
@@ -98,6 +103,8 @@ __all__ = [
     "SeriesPoint",
     "TradeRow",
     "add_event",
+    "annual_checks",
+    "annual_rows",
     "chart_series",
     "check_claim",
     "choose_figures",
@@ -112,6 +119,7 @@ __all__ = [
     "monthly_join",
     "parse_amount",
     "parse_month",
+    "parse_year",
     "read_events_csv",
     "read_import",
     "read_trade_csv",

@@ -21,9 +21,10 @@ import csv
 import hashlib
 import io
 import os
+import re
 import zipfile
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -44,7 +45,9 @@ from geotrack.trade.parsing import (
     _parse_flags,
     _parse_unit,
     parse_amount,
+    parse_flag_word,
     parse_month,
+    parse_year,
 )
 from geotrack.trade.selection import DEFAULT_RULE, Conflict, SelectionRule, find_conflicts
 from geotrack.trade.storage import _locked, _write_rows_locked
@@ -95,6 +98,7 @@ class ImportResult:
 
 _ALIASES = {
     "period": ("period", "month", "date", "月份", "월"),
+    "year": ("year", "年", "年份", "연도"),
     "total_trade": ("total_trade", "total"),
     "cn_exports_to_kp": ("cn_exports_to_kp",),
     "cn_imports_from_kp": ("cn_imports_from_kp",),
@@ -103,8 +107,9 @@ _ALIASES = {
     "source": ("source",),
     "article_date": ("article_date",),
     "source_url": ("source_url", "url"),
-    "note": ("note", "notes"),
+    "note": ("note", "notes", "quote"),
     "flags": ("flags",),
+    "approximate": ("approximate",),
 }
 _IMPORT_FIELDS = tuple(_ALIASES)
 
@@ -243,8 +248,10 @@ def read_import(
     mapping : dict, optional
         Field name -> column name in the file, for columns not named like the
         fields (``{"period": "Month", "total_trade": "Total (USD thousand)"}``).
-        Fields: ``period``, the three flows, ``currency``, ``unit``, ``source``,
-        ``article_date``, ``source_url``, ``note``, ``flags``.
+        Fields: ``period`` (a month) or ``year`` (annual totals: the period kind
+        ``year``), the three flows, ``currency``, ``unit``, ``source``,
+        ``article_date``, ``source_url``, ``note`` (or ``quote``), ``flags``,
+        ``approximate`` (yes/no: adds the flag).
     defaults : dict, optional
         Values for fields the file has no column for (``{"source": "GACC",
         "currency": "USD", "unit": "thousand"}``).
@@ -316,13 +323,25 @@ def read_import(
             if alias.casefold() in folded and folded[alias.casefold()] not in cols.values():
                 cols[f] = folded[alias.casefold()]
                 break
-    if "period" not in cols:
+    annual = "year" in cols and "period" not in cols
+    native_period = "period" in cols and header[cols["period"]].casefold() == "period"
+    if "year" in cols and "period" in cols:
+        problems.append(
+            Problem(
+                "year",
+                header[cols["year"]],
+                "the file has a month column and a year column; import monthly and annual "
+                "figures from separate files",
+                "header",
+            )
+        )
+    elif "period" not in cols and not annual:
         problems.append(
             Problem(
                 "period",
                 None,
-                "no month column; name it period/month or map it: --mapping period=COLUMN "
-                f"(the file's columns are: {', '.join(header)})",
+                "no month column; name it period/month (or year, for annual totals) or map it: "
+                f"--mapping period=COLUMN (the file's columns are: {', '.join(header)})",
                 "header",
             )
         )
@@ -375,10 +394,15 @@ def read_import(
 
         rp: list[Problem] = []
         period = None
+        pfield = "year" if annual else "period"
         try:
-            period = parse_month(cell("period"))
+            raw_period = cell(pfield)
+            if annual or (native_period and re.match(r"^\d{4}$", str(raw_period).strip())):
+                period = parse_year(raw_period)  # the native format's period holds years too
+            else:
+                period = parse_month(raw_period)
         except ValueError as exc:
-            rp.append(Problem(colname.get("period", "period"), cell("period"), str(exc), where))
+            rp.append(Problem(colname.get(pfield, pfield), cell(pfield), str(exc), where))
         row_currency = None
         if "currency" in cols:
             try:
@@ -496,6 +520,15 @@ def read_import(
             flags = _parse_flags(str(cell("flags")))
         except ValueError as exc:
             rp.append(Problem(colname.get("flags", "flags"), cell("flags"), str(exc), where))
+        try:
+            if parse_flag_word(cell("approximate")) and "approximate" not in flags:
+                flags = (*flags, "approximate")
+        except ValueError as exc:
+            rp.append(
+                Problem(
+                    colname.get("approximate", "approximate"), cell("approximate"), str(exc), where
+                )
+            )
         if not rp and all(v is None for v in values.values()):
             rp.append(
                 Problem(
@@ -568,6 +601,39 @@ def read_import(
     return [r for _, r in rows], ignored
 
 
+def _check_annual_currencies(
+    file: Path, new_rows: Sequence[TradeRow], existing: Sequence[TradeRow]
+) -> None:
+    """An annual figure must be in a currency the monthly series of its year uses.
+
+    Otherwise it cannot be checked against the months (currencies are never mixed);
+    a year with no month held is checked against the currencies of the whole series.
+    """
+    monthly = [r for r in (*existing, *new_rows) if r.kind == "month"]
+    if not monthly:
+        return
+    every = {r.currency for r in monthly}
+    problems = []
+    for r in new_rows:
+        if r.kind != "year":
+            continue
+        used = {m.currency for m in monthly if m.period.startswith(r.period)} or every
+        if r.currency not in used:
+            problems.append(
+                Problem(
+                    "currency",
+                    r.currency,
+                    f"the annual figure for {r.period} is in {r.currency} but the monthly series "
+                    f"of {r.period} is in {', '.join(sorted(used))}; import it in "
+                    f"{' or '.join(sorted(used))} (converted by the source, not here), or import "
+                    "the months in that currency first",
+                    f"year {r.period}",
+                )
+            )
+    if problems:
+        raise ValidationError(problems, header=f"{file}: nothing imported; fix these:")
+
+
 def _same_row(a: TradeRow, b: TradeRow) -> bool:
     return (
         a.period == b.period
@@ -628,6 +694,7 @@ def import_trade(
     ctx = contextlib.nullcontext() if dry_run else _locked(ws)
     with ctx:
         existing = load_trade(ws)
+        _check_annual_currencies(file, new_rows, existing)
         nxt = _next_number(existing)
         added: list[TradeRow] = []
         dups: list[tuple[TradeRow, str]] = []

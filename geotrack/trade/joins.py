@@ -265,7 +265,9 @@ def monthly_join(
     """
     crossings = list(crossings)
     counts, undated = crossing_counts(crossings)
-    months = {r.period for r in rows} | set(counts) | {e.period for e in events}
+    months = (
+        {r.period for r in rows if r.kind == "month"} | set(counts) | {e.period for e in events}
+    )
     s = parse_month(start) if start else (min(months) if months else None)
     e = parse_month(end) if end else (max(months) if months else None)
     if s is None or e is None:

@@ -14,6 +14,7 @@ __all__ = [
     "FLAGS",
     "FLOWS",
     "MONTH_RULE",
+    "PERIOD_KINDS",
     "SOURCE_COLUMNS",
     "TRADE_COLUMNS",
     "UNITS",
@@ -58,6 +59,11 @@ FLAGS: dict[str, str] = {
     "provisional": "Provisional or preliminary figure, later revised or not final",
     "secondary": "From an aggregator or a compilation, not the customs release itself",
     "approximate": "Stated approximately ('about', 'nearly', rounded)",
+}
+#: Period kinds of a row: a calendar month (``2025-11``) or a calendar year (``2025``).
+PERIOD_KINDS: dict[str, str] = {
+    "month": "A calendar month (period YYYY-MM)",
+    "year": "A calendar year (period YYYY): an annual total as reported, never summed from months",
 }
 #: Columns of the bundled series and of the import format, in order.
 SOURCE_COLUMNS: tuple[str, ...] = (
@@ -125,6 +131,17 @@ class TradeRow:
     row_id: str = ""
     flags: tuple[str, ...] = ()
     preferred_for: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        """The period kind: ``month`` (``period`` is ``YYYY-MM``) or ``year`` (``YYYY``).
+
+        Examples
+        --------
+        >>> TradeRow("2025", Decimal("2735"), source="A").kind
+        'year'
+        """
+        return "year" if len(self.period) == 4 else "month"
 
     def value(self, flow: str) -> Decimal | None:
         """The figure for *flow* in the row's own unit and currency."""

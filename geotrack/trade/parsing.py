@@ -7,7 +7,7 @@ column.
 
 from __future__ import annotations
 
-__all__ = ["parse_amount", "parse_month"]
+__all__ = ["parse_amount", "parse_flag_word", "parse_month", "parse_year"]
 
 import re
 from datetime import date, datetime
@@ -153,6 +153,52 @@ def parse_month(value: object) -> str:
     if not 1950 <= year <= 2100:
         raise ValueError(f"year {year} is outside 1950-2100; check the column holds months")
     return f"{year:04d}-{month:02d}"
+
+
+def parse_year(value: object) -> str:
+    """Parse a calendar year (an annual figure's period) to ``YYYY``.
+
+    Accepted: ``2025``, ``2025年``, ``2025년``, an int, or a date (its year).
+
+    Raises
+    ------
+    ValueError
+        With a message that says how to write it.
+
+    Examples
+    --------
+    >>> [parse_year(v) for v in ["2025", "2024年", 2023]]
+    ['2025', '2024', '2023']
+    """
+    if isinstance(value, datetime | date):
+        return f"{value.year:04d}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"a {type(value).__name__} is not a year; write it as 2025")
+    m = re.match(r"^(\d{4})\s*[年년]?$", value.strip())
+    if not m:
+        raise ValueError("not a year; write the calendar year as 2025")
+    year = int(m.group(1))
+    if not 1950 <= year <= 2100:
+        raise ValueError(f"year {year} is outside 1950-2100; check the column holds years")
+    return f"{year:04d}"
+
+
+def parse_flag_word(value: object) -> bool:
+    """A yes/no cell (``yes``, ``no``, ``true``, ``false``, ``1``, ``0``, empty = no).
+
+    Examples
+    --------
+    >>> parse_flag_word("yes"), parse_flag_word(""), parse_flag_word("0")
+    (True, False, False)
+    """
+    s = "" if value is None else str(value).strip().casefold()
+    if s in ("yes", "y", "true", "1", "x"):
+        return True
+    if s in ("", "no", "n", "false", "0"):
+        return False
+    raise ValueError("write yes or no (or leave it empty)")
 
 
 def parse_amount(value: object) -> tuple[Decimal | None, str | None, str | None]:

@@ -110,7 +110,7 @@ def _bounds(
 ) -> tuple[str | None, str | None]:
     start = parse_month(start) if start else None
     end = parse_month(end) if end else None
-    periods = sorted(r.period for r in rows)
+    periods = sorted(r.period for r in rows if r.kind == "month")
     s = start or (periods[0] if periods else None)
     e = end or (periods[-1] if periods else None)
     if s and e and s > e:

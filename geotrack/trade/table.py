@@ -34,6 +34,7 @@ from geotrack.trade.parsing import (
     _parse_unit,
     parse_amount,
     parse_month,
+    parse_year,
 )
 
 TRADE_FILE = "trade.csv"
@@ -103,10 +104,13 @@ def _row_from_record(
     period = None
     try:
         raw = text("period")
-        period = raw if strict and _ISO_MONTH_RE.match(raw) else parse_month(raw)
-        if strict and period != raw:
-            raise ValueError(f"write the month as {period}")
-        parse_month(period)
+        if re.match(r"^\d{4}$", raw):  # a year: an annual figure
+            period = parse_year(raw)
+        else:
+            period = raw if strict and _ISO_MONTH_RE.match(raw) else parse_month(raw)
+            if strict and period != raw:
+                raise ValueError(f"write the month as {period} (or a year as YYYY)")
+            parse_month(period)
     except ValueError as exc:
         probs.append(Problem("period", rec.get("period"), str(exc), where))
     currency = None
