@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import zlib
 
 import pytest
 from _browser import chromium_available, open_page
@@ -17,7 +19,9 @@ def _data(html: str) -> dict:
     m = re.search(
         r'<script type="application/json" id="geotrack-data">\n(.*?)\n</script>', html, re.S
     )
-    return json.loads(m.group(1))
+    data = json.loads(m.group(1))
+    data["reports"] = json.loads(zlib.decompress(base64.b64decode(data.pop("rz"))))
+    return data
 
 
 def test_map_writes_a_self_contained_page_and_refuses_to_clobber(ws, record, tmp_path):
@@ -54,9 +58,9 @@ def test_demo_workspace_is_labelled_synthetic(tmp_path):
     page = tmp_path / "demo" / "maps" / "demo.html"
     data = _data(page.read_text())
     assert data["meta"]["n"] == 12 and data["meta"]["n_synthetic"] == 12
-    c, s = data["c"], data["s"]
+    c, rs = data["c"], data["reports"]["s"]
     assert all(0 <= km <= 238.7 for km in c["km"])
-    sources = {s[rep[1]] for reps in c["r"] for rep in reps}
+    sources = {rs[rep[1]] for reps in data["reports"]["r"] for rep in reps}
     assert sources and all(x.startswith(DEMO_SOURCE) for x in sources)
     again = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo"), "-n", "12"])
     assert again.exit_code == 2 and "--overwrite" in again.stderr

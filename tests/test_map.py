@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import zlib
 from types import SimpleNamespace
 
 import numpy as np
@@ -30,7 +32,10 @@ DATA_RE = re.compile(r'<script type="application/json" id="geotrack-data">\n(.*?
 def _data(html: str) -> dict:
     blocks = DATA_RE.findall(html)
     assert len(blocks) == 1, "the data must be in the page exactly once"
-    return json.loads(blocks[0])
+    data = json.loads(blocks[0])
+    # the reports ship compressed (geotrack.render.page.pack_reports)
+    data["reports"] = json.loads(zlib.decompress(base64.b64decode(data.pop("rz"))))
+    return data
 
 
 @pytest.fixture
@@ -84,7 +89,9 @@ def test_payload_stores_strings_once(page_inputs):
     feats, kw = page_inputs
     p = map_payload(feats * 1, **kw)
     assert len(p["s"]) == len(set(p["s"]))
-    assert p["s"].count("Test source (made up for a unit test)") == 1
+    rs = p["reports"]["s"]
+    assert len(rs) == len(set(rs)) and rs.count("Test source (made up for a unit test)") == 1
+    assert len(p["reports"]["r"]) == len(feats)
 
 
 def test_synthetic_flag_reaches_the_banner(ws):
@@ -124,7 +131,8 @@ def test_hostile_text_is_inert_in_the_html(page_inputs):
     assert "onerror=alert" not in html.replace("\\u003cimg src=x onerror=alert(1)\\u003e", "")
     assert html.count("<script>alert(1)") == 0
     data = _data(html)
-    notes = {data["s"][r[14]] for rows in data["c"]["r"] for r in rows}
+    reps = data["reports"]
+    notes = {reps["s"][r[14]] for rows in reps["r"] for r in rows}
     assert HOSTILE_NOTES[0] in notes and HOSTILE_NOTES[1] in notes  # stored exactly
 
 

@@ -94,8 +94,13 @@ def crossing_columns(
     strings: StringTable,
     *,
     max_offset_m: float,
+    report_strings: StringTable | None = None,
 ) -> dict[str, list]:
     """The crossings as columns of the payload (``c``), text as *strings* indices.
+
+    Report rows (column ``r``) index *report_strings* when given (the page ships
+    them apart, read by the popups), else *strings*.  ``olon``/``olat`` (the
+    coordinate as reported) are null where it equals the WGS 84 position shown.
 
     Raises
     ------
@@ -174,15 +179,21 @@ def crossing_columns(
         cols["datum"].append(code_index(schema.DATUMS, p.get("datum"), "wgs84"))
         unc = finite(p.get("uncertainty_m"))
         cols["unc"].append(None if unc is None or unc < 0 else round(unc))
-        ol, oa = finite(p.get("original_lon")), finite(p.get("original_lat"))
-        cols["olon"].append(rounded(ol, 6))
-        cols["olat"].append(rounded(oa, 6))
+        ol, oa = (
+            rounded(finite(p.get("original_lon")), 6),
+            rounded(finite(p.get("original_lat")), 6),
+        )
+        if ol == cols["lon"][-1] and oa == cols["lat"][-1]:
+            ol = oa = None  # the same as shown: the page says so without repeating it
+        cols["olon"].append(ol)
+        cols["olat"].append(oa)
         cols["syn"].append(1 if p.get("synthetic") is True else 0)
         cols["km"].append(float(km[i]))
         cols["off"].append(float(off[i]))
         cols["far"].append(1 if abs(loc.offset_m[i]) > max_offset_m else 0)
         intervals = []
         rows = []
+        rs = strings if report_strings is None else report_strings
         for r in reports:
             s = day_number(r.get("event_start")) or day_number(r.get("event_end"))
             e = day_number(r.get("event_end"), end=True) or day_number(
@@ -196,21 +207,21 @@ def crossing_columns(
             cred = r.get("credibility")
             rows.append(
                 [
-                    strings(r.get("report_id")),
-                    strings(r.get("source_name")),
+                    rs(r.get("report_id")),
+                    rs(r.get("source_name")),
                     code_index(schema.SOURCE_TYPES, r.get("source_type"), "other"),
-                    strings(r.get("url")),
-                    strings(r.get("archive_url")),
-                    strings(r.get("sha256")),
-                    strings(r.get("accessed")),
-                    strings(r.get("reported")),
-                    strings(r.get("event_start")),
-                    strings(r.get("event_end")),
-                    strings(r.get("date_precision")),
-                    strings(r.get("reliability")),
+                    rs(r.get("url")),
+                    rs(r.get("archive_url")),
+                    rs(r.get("sha256")),
+                    rs(r.get("accessed")),
+                    rs(r.get("reported")),
+                    rs(r.get("event_start")),
+                    rs(r.get("event_end")),
+                    rs(r.get("date_precision")),
+                    rs(r.get("reliability")),
                     cred if isinstance(cred, int) and not isinstance(cred, bool) else None,
-                    strings(r.get("verification")),
-                    strings(r.get("notes")),
+                    rs(r.get("verification")),
+                    rs(r.get("notes")),
                 ]
             )
         cols["iv"].append(intervals)

@@ -1,15 +1,18 @@
 """The map page itself: folium's Leaflet map, the side panel and the inlined scripts.
 
 :func:`render_html` puts the payload into the page once, inside a
-``<script type="application/json">`` element, and inlines every asset
+``<script type="application/json">`` element (the reports' text compressed, see
+:func:`pack_reports`), and inlines every asset
 (:mod:`geotrack.render.assets`); :func:`write_html` writes it atomically.
 """
 
 from __future__ import annotations
 
-__all__ = ["json_for_script", "render_html", "write_html"]
+__all__ = ["json_for_script", "pack_reports", "render_html", "write_html"]
 
+import base64
 import os
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,28 @@ def json_for_script(data: Any) -> str:
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
+
+
+def pack_reports(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload as the page ships it: the reports' text compressed, read by the popups.
+
+    ``reports`` (their string table and rows, used only when a popup opens)
+    becomes ``rz``: zlib-compressed JSON in base64, which the page decodes with
+    the browser's ``DecompressionStream`` once the map is drawn.  Everything
+    the first view needs stays plain JSON.
+
+    Examples
+    --------
+    >>> packed = pack_reports({"c": {}, "reports": {"s": ["NK News"], "r": [[[0]]]}})
+    >>> sorted(packed), orjson.loads(zlib.decompress(base64.b64decode(packed["rz"])))["s"]
+    (['c', 'rz'], ['NK News'])
+    """
+    out = dict(payload)
+    reports = out.pop("reports", None)
+    if reports is not None:
+        raw = orjson.dumps(reports, option=orjson.OPT_SERIALIZE_NUMPY)
+        out["rz"] = base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+    return out
 
 
 _PANEL_HTML = """
@@ -160,7 +185,12 @@ def render_html(payload: Mapping[str, Any], *, online: bool | None = None) -> st
     fig.html.add_child(Element(_PANEL_HTML), name="gt_panel")
     fig.html.add_child(
         Element(
-            _inline("script", json_for_script(payload), type="application/json", id="geotrack-data")
+            _inline(
+                "script",
+                json_for_script(pack_reports(payload)),
+                type="application/json",
+                id="geotrack-data",
+            )
         ),
         name="gt_data",
     )

@@ -260,9 +260,15 @@ def map_payload(
     opts = options or MapOptions()
     index = LineIndex(stretch.line_m, what="stretch line")
     strings = StringTable()
+    report_strings = StringTable()
     cols = crossing_columns(
-        list(crossings), index, strings, max_offset_m=opts.max_offset_km * 1000.0
+        list(crossings),
+        index,
+        strings,
+        max_offset_m=opts.max_offset_km * 1000.0,
+        report_strings=report_strings,
     )
+    report_rows = cols.pop("r")
     length_km = index.length_m / 1000.0
     line_ll = geom_latlon(stretch.line_wgs84)[0]
     cum_km = np.concatenate(
@@ -381,6 +387,8 @@ def map_payload(
         },
         "s": strings.items,
         "c": cols,
+        # the reports' text: shipped compressed by the page, read by the popups
+        "reports": {"s": report_strings.items, "r": report_rows},
     }
 
 

@@ -59,6 +59,22 @@
   var D = JSON.parse(document.getElementById('geotrack-data').textContent);
   GT.data = D;
   var S = function (i) { return (i === null || i === undefined || i < 0) ? null : D.s[i]; };
+  // The reports' text and rows ship compressed (D.rz: zlib JSON in base64), read by popups:
+  // decoded once, in the background, while the map draws.
+  var R = null;
+  var RS = function (i) { return (i === null || i === undefined || i < 0 || !R) ? null : R.s[i]; };
+  GT.reportsReady = (function () {
+    if (!D.rz) { R = {s: [], r: []}; return Promise.resolve(R); }
+    var bin = atob(D.rz);
+    var bytes = new Uint8Array(bin.length);
+    for (var k = 0; k < bin.length; k++) bytes[k] = bin.charCodeAt(k);
+    var text = new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate'))).text();
+    return text.then(function (t) { R = JSON.parse(t); return R; }, function (e) {
+      GT.errors.push('reports could not be decoded: ' + e);
+      R = {s: [], r: []};
+      return R;
+    });
+  })();
   var C = D.c;
   var N = C.lat.length;
   var CODES = D.codes;

@@ -63,23 +63,28 @@
     var orig = (C.olon[i] !== null && C.olat[i] !== null) ? ' at ' + fmt(C.olon[i], 6) + ', ' + fmt(C.olat[i], 6) : '';
     t.appendChild(row('Datum', 'reported in ' + datum + orig + '; shown in WGS 84 at ' + fmt(C.lon[i], 6) + ', ' + fmt(C.lat[i], 6)));
     box.appendChild(t);
-    var reps = C.r[i] || [];
+    if (!R) {  // still decoding: the popup fills in when the reports are there
+      box.appendChild(el('p', {cls: 'gt-small', text: 'Loading the reports…'}));
+      GT.reportsReady.then(function () { if (GT.openIndex === i) openPopup(i); });
+      return box;
+    }
+    var reps = R.r[i] || [];
     box.appendChild(el('h4', {text: 'Reports (' + reps.length + ')'}));
     reps.forEach(function (r) {
       var d = el('div', {cls: 'gt-rep'});
-      var src = S(r[1]) || '(no source name)';
+      var src = RS(r[1]) || '(no source name)';
       var stype = codeLabel(CODES.source_type, r[2]);
-      var url = S(r[3]);
+      var url = RS(r[3]);
       var href = safeHref(url);
-      d.appendChild(el('div', {cls: 'gt-rep-src'}, el('b', {text: (S(r[0]) || '') + ' '}), href ? linkOrText(url, src) : el('span', {text: src}), el('span', {cls: 'gt-small', text: ' (' + stype + ')'})));
+      d.appendChild(el('div', {cls: 'gt-rep-src'}, el('b', {text: (RS(r[0]) || '') + ' '}), href ? linkOrText(url, src) : el('span', {text: src}), el('span', {cls: 'gt-small', text: ' (' + stype + ')'})));
       if (url && !href) d.appendChild(el('div', {cls: 'gt-small gt-nolink', text: 'URL (not an http/https link, shown as text): ' + url}));
-      var arch = S(r[4]);
+      var arch = RS(r[4]);
       if (arch) d.appendChild(el('div', null, 'Archive: ', linkOrText(arch)));
-      var ev = (S(r[8]) || '?') + ' – ' + (S(r[9]) || S(r[8]) || '?');
-      var prec = S(r[10]);
+      var ev = (RS(r[8]) || '?') + ' – ' + (RS(r[9]) || RS(r[8]) || '?');
+      var prec = RS(r[10]);
       d.appendChild(el('div', {text: 'Event: ' + ev + (prec ? ' (precision: ' + codeByName(CODES.date_precision, prec) + ')' : '')}));
-      d.appendChild(el('div', {text: 'Reported: ' + (S(r[7]) || '–') + ' · accessed: ' + (S(r[6]) || '–')}));
-      var rel = S(r[11]);
+      d.appendChild(el('div', {text: 'Reported: ' + (RS(r[7]) || '–') + ' · accessed: ' + (RS(r[6]) || '–')}));
+      var rel = RS(r[11]);
       var cred = r[12];
       var grade = (rel || '?') + (cred !== null && cred !== undefined ? String(cred) : '?');
       var gradeText = 'Admiralty grade: ' + grade;
@@ -88,11 +93,11 @@
           (cred ? codeByName(CODES.credibility, String(cred)) : 'credibility not given') + ')';
       }
       d.appendChild(el('div', {text: gradeText}));
-      var ver = S(r[13]);
+      var ver = RS(r[13]);
       d.appendChild(el('div', {text: 'Verification: ' + (ver ? codeByName(CODES.ver, ver) : '–')}));
-      var sha = S(r[5]);
+      var sha = RS(r[5]);
       if (sha) d.appendChild(el('div', {cls: 'gt-small gt-sha', text: 'SHA-256: ' + sha}));
-      var notes = S(r[14]);
+      var notes = RS(r[14]);
       if (notes) d.appendChild(el('div', {cls: 'gt-notes'}, el('b', {text: 'Notes: '}), el('span', {cls: 'gt-note-text', text: notes})));
       box.appendChild(d);
     });

@@ -62,7 +62,7 @@
     var tries = 0;
     (function wait() {
       var busy = loading.pending || clusters._inZoomAnimation || map._animatingZoom;
-      if (!busy || tries > 1200) { GT.ready = true; return; }
+      if (!busy || tries > 1200) { GT.reportsReady.then(function () { GT.ready = true; }); return; }
       tries++;
       setTimeout(wait, 50);
     })();
