@@ -35,6 +35,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import geotrack.claims.records as claim_records
 import geotrack.records as records
@@ -113,6 +114,63 @@ SITES_AT_COORDINATE: dict[str, dict[str, str]] = {
 }
 
 
+#: Site reports with no coordinate, placed from their words (geotrack.placement): how each is
+#: read, with the phrase it is placed from as ``place_as_printed``.  A reading that puts a word
+#: the report did not print (a radius, a town for a village) is marked inferred by placement.
+SITES_FROM_WORDS: dict[str, dict[str, Any]] = {
+    "S2": {
+        # "신파는 ... 혜산에서 10Km 하류에 위치한다" (10 km downstream of Hyesan); the report's
+        # place name, Sinpa, is the town Kimjongsuk-up far down the river: `geotrack claims
+        # check` shows the disagreement
+        "km_from": "Hyesan",
+        "km": 10,
+        "direction": "downstream",
+        "place_as_printed": "혜산에서 10Km 하류 (10 km downstream of Hyesan)",
+        "kind": "ice_road",  # "winter ice crossing of large trucks"
+    },
+    "S3": {
+        # "혜산시에서 조금 하류" (a little downstream of Hyesan): no distance printed, so near
+        # Hyesan within the default radius (an inference)
+        "near": "Hyesan",
+        "place_as_printed": "혜산시에서 조금 하류 (a little downstream of Hyesan)",
+        "kind": "other",  # "river crossing (unspecified)"
+    },
+    "S4": {
+        # Songjon-ri is not in the bundled towns: its county's riverfront
+        "county": "Kimjongsuk",
+        "place_as_printed": "양강도 김정숙군 송전리 (Songjon-ri, Kim Jong Suk County)",
+        "kind": "raft",  # "뗏목" (raft)
+    },
+    "S5": {
+        # Hwajeon Village is not in the bundled towns: its county's riverfront
+        "county": "Pochon",
+        "place_as_printed": "Hwajeon Village, in Ryanggang Province's Bocheon County",
+        "kind": "other",  # people crossing, not a built crossing
+        "event_start": "2020-02-04",  # "February 4" in a February 2020 article
+    },
+    "S6": {
+        # "between Hwajeon-ri in Hyesan and Bocheon": the riverfront of the two counties
+        "county": "Hyesan;Pochon",
+        "place_as_printed": "between Hwajeon-ri in Hyesan and Bocheon",
+        "kind": "other",
+    },
+    "S7": {
+        # "a section of the Yalu between Hyesan and Changbai": the towns face each other
+        "reach": "Hyesan..Changbai",
+        "place_as_printed": "a section of the Yalu between Hyesan and Changbai",
+        "kind": "wading",  # chest-deep wading
+    },
+    "S8": {
+        # "삼지연시와 보천군 국경 지역" (the border areas of Samjiyon and Pochon)
+        "county": "Samjiyon;Pochon",
+        "place_as_printed": "삼지연시와 보천군 국경 지역 (the border areas of Samjiyon and Pochon)",
+        "kind": "other",
+        "event_start": "2022-07",  # "early and mid July 2022"
+        "event_end": "2022-07",
+    },
+}
+
+
 @contextlib.contextmanager
 def fixed_clock(stamp: str) -> Iterator[None]:
     """Every geotrack module's ``utc_now`` returns *stamp* inside the block."""
@@ -152,23 +210,27 @@ def _sites(ws: Workspace) -> None:
     with (SRC / "site_reports.csv").open(newline="", encoding="utf-8") as fh:
         reports = {r["report_id"]: r for r in csv.DictReader(fh)}
     out = []
-    for rid, extra in SITES_AT_COORDINATE.items():
+    for rid, extra in {**SITES_AT_COORDINATE, **SITES_FROM_WORDS}.items():
         r = reports[rid]
         notes = f"{r['report_id']}: {r['quote']} — {r['notes']}".strip(" —")
+        where = (
+            {"lon": r["lon_as_printed"], "lat": r["lat_as_printed"]}
+            if rid in SITES_AT_COORDINATE
+            else {}
+        )
         out.append(
             {
-                "lon": r["lon_as_printed"],
-                "lat": r["lat_as_printed"],
+                **where,
                 "name": r["place_as_printed"],
                 "source_name": r["publisher"],
                 "url": r["url"],
-                "reported": r["published"],
+                "reported": r["published"] or None,
                 "notes": notes,
                 **extra,
             }
         )
     records.import_crossings(
-        ws, out, reason="public record: data/public_record/site_reports.csv (S1)"
+        ws, out, reason="public record: data/public_record/site_reports.csv (S1-S8)"
     )
 
 

@@ -92,7 +92,14 @@ def test_sites_inside_the_window_are_counted(checked):
     ws, _ = checked
     # a site at the printed coordinate of report S1 (AccessDPRK, 2026-02-10) in Hyesan
     add_crossing(
-        ws, {"lon": 128.186804, "lat": 41.411114, "kind": "ford", "source_name": "AccessDPRK"}
+        ws,
+        {
+            "lon": 128.186804,
+            "lat": 41.411114,
+            "kind": "ford",
+            "source_name": "AccessDPRK",
+            "location_precision": "exact",
+        },
     )
     c = {x["claim"]: x for x in check_claims(ws)["claims"]}
     assert c["C1"]["sites"]["statement"] == "located 1 of at least 32"
@@ -149,6 +156,7 @@ def test_a_site_whose_words_name_a_far_town_is_listed(checked):
             "lon": float(lon),
             "lat": float(lat),
             "kind": "ice_road",
+            "location_precision": "exact",
             "source_name": "ASIAPRESS",
             "name": "신파 (Sinpa, now Kim Jong Suk County)",
         },

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from geotrack.analysis import site_interval
 from geotrack.claim_schema import claim_label, count_phrase, stated_km
 from geotrack.claims.records import Reading, readings
 from geotrack.crs import to_measure
@@ -43,7 +44,8 @@ METHOD: dict[str, str] = {
     "absolute difference, which says which measure the figure is nearest, not how it was made",
     "rank": "readings ordered by the smallest absolute difference between the claim's stated "
     "length and any of their three measures",
-    "sites": "crossings not retired, within max_offset_km of the line; a site spread over a "
+    "sites": "crossings not retired, where geotrack.analysis.site_interval puts them (within "
+    "max_offset_km of the line for a point); a site spread over a "
     "chainage interval (chainage_from_km/chainage_to_km) counts inside only when the whole "
     "interval is, and is listed as partly inside when it overlaps the window",
     "density": "the claimed count over the window's river km and over its straight km",
@@ -59,10 +61,13 @@ _NOT_NAMES |= {"prefecture", "district", "korean"}
 def site_intervals(
     ws: Workspace, *, max_offset_km: float = 2.0
 ) -> tuple[list[tuple[str, float, float]], list[str]]:
-    """Each located site as ``(id, lo_km, hi_km)`` on the stretch, and the ids too far from it.
+    """Each located site as ``(id, lo_km, hi_km)`` on the stretch, and the ids not counted.
 
-    A point-located site has ``lo == hi``; a site spread along the river has
-    its ``chainage_from_km``/``chainage_to_km``.
+    Where a site may be is :func:`geotrack.analysis.site_interval` (the rule
+    ``geotrack density`` uses): a point-located site has ``lo == hi``; a site
+    spread along the river, or placed near a place, an interval.  A site
+    farther than *max_offset_km* from the line, or whose interval is invalid,
+    is not counted.
 
     Examples
     --------
@@ -78,15 +83,15 @@ def site_intervals(
     x, y = to_measure(lonlat[:, 0], lonlat[:, 1])
     loc = LineIndex(ws.stretch.line_m, what="stretch line").locate(x, y)
     out, far = [], []
+    line_km = ws.stretch.length_km
     for f, km, dist in zip(feats, loc.chainage_m / 1000.0, loc.distance_m / 1000.0, strict=True):
         p = f["properties"]
-        lo, hi = p.get("chainage_from_km"), p.get("chainage_to_km")
-        if lo is not None and hi is not None:
-            out.append((f["id"], float(lo), float(hi)))
-        elif dist > max_offset_km:
+        spread = p.get("chainage_from_km") is not None or p.get("chainage_to_km") is not None
+        where = site_interval(p, float(km), line_km)
+        if isinstance(where, str) or (not spread and dist > max_offset_km):
             far.append(f["id"])
         else:
-            out.append((f["id"], float(km), float(km)))
+            out.append((f["id"], float(where[0]), float(where[1])))
     return out, far
 
 
@@ -108,10 +113,10 @@ def _triples(low: str) -> list[tuple[str, ...]]:
 def name_disagreements(
     ws: Workspace, intervals: Sequence[tuple[str, float, float]]
 ) -> list[dict[str, Any]]:
-    """Sites whose name or printed place names a town far from where they are placed.
+    """Sites whose name names a town far from where they are placed.
 
     A site placed from one part of a report's words ("10 km downstream of
-    Hyesan") may carry another part that names a town ("Sinpa"); when that
+    Hyesan") may carry a name that names another town ("Sinpa"); when that
     town's chainage lies more than :data:`NAME_GAP_KM` outside the site's
     interval, both are listed, side by side: the words disagree.
 
@@ -138,11 +143,12 @@ def name_disagreements(
         p = f["properties"]
         if f["id"] not in where:
             continue
-        text = " ".join(str(p.get(k) or "") for k in ("name", "place_as_printed"))
+        text = str(p.get("name") or "")
         words = _words(text)
+        anchor = _words(str(p.get("placement_basis") or ""))  # the place it was placed from
         lo, hi = where[f["id"]]
         for name, keys, km in towns:
-            hit = sorted(keys & words)
+            hit = sorted((keys & words) - anchor)
             gap = max(lo - km, km - hi, 0.0)
             if hit and gap > NAME_GAP_KM:
                 out.append(

@@ -510,8 +510,8 @@ def _check_lines(doc: dict[str, Any]) -> list[str]:
             f"  sites: {s['statement']} inside km {s['window_km'][0]:.1f}–{s['window_km'][1]:.1f} "
             f"({len(s['point_located'])} point-located, {len(s['spread_wholly_inside'])} spread wholly "
             f"inside, {len(s['spread_partly_inside'])} spread partly inside; "
-            f"{len(s['excluded_far_from_line'])} excluded, farther than "
-            f"{doc['method']['max_offset_km']:g} km from the line)"
+            f"{len(s['excluded_far_from_line'])} not counted: farther than "
+            f"{doc['method']['max_offset_km']:g} km from the line or not placeable)"
         )
         d = c["density"]
         out.append(
