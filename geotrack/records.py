@@ -333,7 +333,7 @@ def _where(
         datum = rec.get("datum") or "wgs84"
         fields.update(
             placement="coordinate",
-            placement_basis=f"coordinate {rec_ll['lon']}, {rec_ll['lat']} as reported ({datum})",
+            placement_basis=_coordinate_basis(datum),
             inferred=False,
             chainage_from_km=None,
             chainage_to_km=None,
@@ -346,6 +346,11 @@ def _measured(props: dict[str, Any], km: float, off: float) -> None:
     """Store where the site's point lies: chainage (km) and signed offset (m, + = CN side)."""
     props["chainage_km"] = round(float(km), 3)
     props["offset_m"] = round(float(off), 1)
+
+
+def _coordinate_basis(datum: object) -> str:
+    # not the numbers: they are in original_lon/lat, which a public export leaves out
+    return f"the coordinate as reported (datum {datum}; see original_lon/original_lat)"
 
 
 def _check_spreads(
@@ -852,7 +857,7 @@ def _edit_site(ws, fid, props, geometry, changes, max_border_km, problems):
     props["bank"] = found
     km, off, _ = placer.locate([lon], [lat])
     _measured(props, km[0], off[0])
-    props["placement_basis"] = f"coordinate {lon_in}, {lat_in} as reported ({props['datum']})"
+    props["placement_basis"] = _coordinate_basis(props["datum"])
     props["original_lon"], props["original_lat"] = float(lon_in), float(lat_in)
     return {"type": "Point", "coordinates": [lon, lat]}
 

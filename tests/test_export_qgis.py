@@ -48,7 +48,7 @@ RENDERERS = {
     "density_kde": ("graduatedSymbol", "per_km"),
 }
 CODED = {
-    "crossings": ("kind", "status", "location_precision", "datum"),
+    "crossings": ("kind", "status", "location_precision", "datum", "placement", "bank"),
     "reports": ("source_type", "date_precision", "reliability", "credibility", "verification"),
     "claims": ("count_qualifier", "stated_unit", "area_kind"),
     "relays": ("published_precision", "count_qualifier", "stated_unit"),
@@ -132,7 +132,10 @@ def test_field_types(seen):
         assert crossings[name] == "QDateTime", name
     assert crossings["n_reports"] == "int"
     assert crossings["uncertainty_m"] == "double"
-    assert crossings["synthetic"] == "bool"
+    assert crossings["synthetic"] == crossings["inferred"] == "bool"
+    for name in ("chainage_km", "offset_m", "chainage_from_km", "chainage_to_km"):
+        assert crossings[name] == "double", name
+    assert crossings["placement"] == crossings["bank"] == crossings["place_as_printed"] == "QString"
     reports = layers["reports"]["fields"]
     assert reports["credibility"] == "int"
     assert reports["reported"] == reports["event_start"] == "QDate"

@@ -50,10 +50,12 @@ from geotrack.claim_schema import (
 from geotrack.errors import DataError, UsageError
 from geotrack.escape import replace_nul
 from geotrack.schema import (
+    BANKS,
     CREDIBILITY,
     DATE_PRECISIONS,
     DATUMS,
     KINDS,
+    PLACEMENTS,
     PRECISIONS,
     RELIABILITY,
     SOURCE_TYPES,
@@ -92,6 +94,8 @@ DOMAINS: dict[str, Domain] = {
         Domain("status", "str", STATUSES, "Status of the crossing when last reported"),
         Domain("location_precision", "str", PRECISIONS, "How precisely the site is located"),
         Domain("datum", "str", DATUMS, "Datum the coordinate was reported in"),
+        Domain("placement", "str", PLACEMENTS, "How the site was placed"),
+        Domain("bank", "str", BANKS, "Bank of the river"),
         Domain("source_type", "str", SOURCE_TYPES, "Type of source"),
         Domain("date_precision", "str", DATE_PRECISIONS, "Precision of the event dates"),
         Domain("reliability", "str", RELIABILITY, "Admiralty code: source reliability A-F"),
@@ -200,6 +204,15 @@ CROSSING_FIELDS: tuple[Field, ...] = (
     Field("status", "str", "Status", "status"),
     Field("location_precision", "str", "Location precision", "location_precision"),
     Field("uncertainty_m", "float", "Location uncertainty (m)"),
+    Field("place_as_printed", "str", "Place as the report printed it"),
+    Field("placement", "str", "Placed from", "placement"),
+    Field("placement_basis", "str", "Placement basis (geotrack's words)"),
+    Field("inferred", "bool", "Placement inferred (not printed)"),
+    Field("chainage_km", "float", "Chainage of the point (km from the west, downstream end)"),
+    Field("offset_m", "float", "Offset from the river line (m, + = CN side)"),
+    Field("bank", "str", "Bank", "bank"),
+    Field("chainage_from_km", "float", "Spread along the river from (km)"),
+    Field("chainage_to_km", "float", "Spread along the river to (km)"),
     Field("datum", "str", "Datum as reported", "datum"),
     Field("original_lon", "float", "Longitude as reported (deg)"),
     Field("original_lat", "float", "Latitude as reported (deg)"),
@@ -293,6 +306,7 @@ PUBLIC_DROPPED: dict[str, dict[str, str]] = {
     "crossings": {
         "original_lon": "the exact longitude as reported",
         "original_lat": "the exact latitude as reported",
+        "offset_m": "the exact offset from the river line (chainage rounded to whole km)",
     },
     "reports": {
         "url": "source URLs",
@@ -542,6 +556,8 @@ def crossing_layers(
             shift = coarsening_m(ndigits, lat)["max_shift_m"]
             if typed.get("uncertainty_m") is None or typed["uncertainty_m"] < shift:
                 typed["uncertainty_m"] = round(shift, 1)
+            if typed.get("chainage_km") is not None:  # with the bank it would pin the point
+                typed["chainage_km"] = float(round(typed["chainage_km"]))
         sites.append(Feature(fid, key, round_geometry(geom, ndigits), typed))
         for n, rep in enumerate(rep_list, start=1):
             rp = dict(rep)
