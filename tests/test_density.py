@@ -117,7 +117,8 @@ def test_bins_tile_the_window_and_counts_sum_to_points_kept(window, frac, pts):
     assert np.all(np.diff(e) > 0)
     tol = 1e-12 * max(1.0, window[1])  # float spacing of the edges
     np.testing.assert_allclose(np.diff(e)[:-1], bin_km, rtol=0, atol=tol)
-    assert np.diff(e)[-1] <= bin_km + tol
+    # a remainder under a millionth of a bin is merged into the last bin (documented)
+    assert np.diff(e)[-1] <= bin_km * (1 + 1e-6) + tol
     kept = sum(window[0] <= p <= window[1] for p in pts)
     assert b.count.sum() == kept
     np.testing.assert_allclose(b.per_km * np.diff(e), b.count)

@@ -110,8 +110,11 @@ def cv_candidates(window: Window) -> np.ndarray:
 
 def _transfer(sigma_nodes: np.ndarray, m: int) -> np.ndarray:
     """Fourier transfer of the Gaussian on the period-``2m`` mirrored grid, one row per sigma."""
+    sig = np.asarray(sigma_nodes, dtype=np.float64)
     f = np.arange(m + 1) / (2.0 * m)
-    return np.exp(-2.0 * (math.pi * np.asarray(sigma_nodes)[..., None] * f) ** 2)
+    if sig.ndim and np.all(sig == sig.flat[0]):
+        sig = sig.flat[0]  # one transfer for every row
+    return np.exp(-2.0 * (math.pi * np.asarray(sig)[..., None] * f) ** 2)
 
 
 def _mirror_fft(binned: np.ndarray) -> np.ndarray:
@@ -147,17 +150,28 @@ def _self_kernel(sigma_nodes: float, m: int) -> np.ndarray:
     return out
 
 
-def cv_rows(binned: np.ndarray, window: Window, n_points: int) -> tuple[np.ndarray, np.ndarray]:
+#: Cross-validation scores every :data:`CV_COARSE`-th candidate, then the candidates
+#: around the best of those (the same procedure on the data and on every simulation).
+CV_COARSE = 4
+
+
+def cv_rows(
+    binned: np.ndarray, window: Window, n_points: int, *, every: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Likelihood cross-validation for each row of node weights on the CV grid.
 
-    Returns the index of the chosen candidate per row and the scores (rows x candidates).
-    The score is the weighted mean leave-one-out log density at the binned
-    weights: at each node, one point's own contribution (the mean weight of
-    the *n_points*) with its mirror images removed.
+    Returns the index of the chosen candidate per row and the scores (rows x
+    candidates; NaN where not evaluated).  The score is the weighted mean
+    leave-one-out log density at the binned weights: at each node, one
+    point's own contribution (the mean weight of the *n_points*) with its
+    mirror images removed.  Every :data:`CV_COARSE`-th candidate (and the
+    last) is scored, then those within :data:`CV_COARSE` of the best; with
+    *every*, all of them.
     """
     m = binned.shape[-1] - 1
     step = (window[1] - window[0]) / m
     cand = cv_candidates(window)
+    sig = cand / step
     spec = _mirror_fft(binned)
     total = binned.sum(axis=-1)
     rows = binned.shape[0]
@@ -165,17 +179,32 @@ def cv_rows(binned: np.ndarray, window: Window, n_points: int) -> tuple[np.ndarr
     b_nz = binned[r, col]
     mean_w = total / max(n_points, 1)
     denom = np.maximum(total - mean_w, 1e-300)
-    scores = np.empty((rows, cand.size))
+    own = np.stack([_self_kernel(round(float(x), 9), m) for x in sig]) / step
+    scores = np.full((rows, cand.size), np.nan)
     floor_base = math.exp(-0.5 * _TRUNCATE**2) / math.sqrt(2 * math.pi)
-    for i, h in enumerate(cand):
-        sig = float(h / step)
-        dens = smooth_mirrored(spec, np.array(sig), step)
-        own = _self_kernel(round(sig, 9), m) / step
-        loo = (dens[r, col] - mean_w[r] * own[col]) / denom[r]
-        loo = np.maximum(loo, floor_base / h / np.maximum(total[r], 1.0))
-        scores[:, i] = np.bincount(r, weights=b_nz * np.log(loo), minlength=rows)
-    scores /= np.maximum(total, 1e-300)[:, None]
-    return np.argmax(scores, axis=1), scores
+    rows_all = np.arange(rows)
+
+    def score(idx: np.ndarray) -> None:
+        dens = smooth_mirrored(spec, sig[idx], step)
+        loo = (dens[r, col] - mean_w[r] * own[idx[r], col]) / denom[r]
+        loo = np.maximum(loo, floor_base / cand[idx[r]] / np.maximum(total[r], 1.0))
+        s_ = np.bincount(r, weights=b_nz * np.log(loo), minlength=rows)
+        scores[rows_all, idx] = s_ / np.maximum(total, 1e-300)
+
+    if every:
+        for i in range(cand.size):
+            score(np.full(rows, i))
+    else:
+        coarse = sorted({*range(0, cand.size, CV_COARSE), cand.size - 1})
+        for i in coarse:
+            score(np.full(rows, i))
+        best = np.nanargmax(scores, axis=1)
+        for off in range(-CV_COARSE + 1, CV_COARSE):
+            idx = np.clip(best + off, 0, cand.size - 1)
+            todo = np.isnan(scores[rows_all, idx])
+            if todo.any():
+                score(idx)
+    return np.nanargmax(scores, axis=1), scores
 
 
 @dataclass(frozen=True)

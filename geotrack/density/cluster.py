@@ -145,7 +145,8 @@ class Clustering:
             "null_model": null,
             "n_spread": self.n_spread,
             "statistic": "Ripley's L along the river: largest studentised excess of L(r) over "
-            "its simulated mean, across radii (global test)",
+            "its mean, across radii (global test; mean and sd of the observation and the "
+            "simulations together, so that the test holds its level)",
             "alternative": "clustered",
             "n": self.n,
             "n_tested": self.n_tested,
@@ -279,12 +280,16 @@ def clustering(
     l_obs = obs_counts * scale
     l_sim = counts * scale
     l_mean = l_sim.mean(axis=0)
-    l_sd = l_sim.std(axis=0)
     lo_q, hi_q = np.quantile(l_sim, [alpha / 2, 1 - alpha / 2], axis=0)
-    ok = l_sd > 0
+    # studentised with the mean and sd of the observation and the simulations together, so
+    # that all are treated alike (exchangeable) and the test holds its level however few
+    # the simulations
+    pooled = np.vstack([l_obs[None, :], l_sim])
+    p_mean, p_sd = pooled.mean(axis=0), pooled.std(axis=0)
+    ok = p_sd > 0
     if ok.any():
-        t_obs = float(np.max((l_obs[ok] - l_mean[ok]) / l_sd[ok]))
-        t_sim = np.max((l_sim[:, ok] - l_mean[ok]) / l_sd[ok], axis=1)
+        t_obs = float(np.max((l_obs[ok] - p_mean[ok]) / p_sd[ok]))
+        t_sim = np.max((l_sim[:, ok] - p_mean[ok]) / p_sd[ok], axis=1)
         p_value = float((1 + np.count_nonzero(t_sim >= t_obs)) / (sims + 1))
     else:  # no variation at any radius (e.g. 2 points, radii too small): no evidence
         t_obs, p_value = 0.0, 1.0

@@ -189,14 +189,25 @@ def _smooth(binned: np.ndarray, sigma_nodes: float, step: float) -> np.ndarray:
     return out / step
 
 
-def _default_step(window: Window, bandwidth_km: float) -> float:
-    length = window[1] - window[0]
-    return max(min(0.1, bandwidth_km / 4.0, length / 10.0), length / 200_000)
-
-
 def _check_step(step_km: float | None, window: Window, bandwidth_km: float) -> float:
+    """One rule for the grid step, given or not: at most half the bandwidth, at most
+    :data:`_MAX_NODES` nodes.  The default is ``min(0.1 km, bandwidth / 4, window / 10)``,
+    coarsened (up to half the bandwidth) to stay within the node limit."""
+    length = window[1] - window[0]
+    if bandwidth_km / 2 < length / _MAX_NODES:
+        raise ValidationError(
+            [
+                Problem(
+                    "bandwidth_km",
+                    bandwidth_km,
+                    f"is too small for a {length:g} km window: the grid step must be at most half "
+                    f"the bandwidth and the grid at most {_MAX_NODES:,} nodes; give a bandwidth "
+                    f"of at least {2 * length / _MAX_NODES:.3g} km or a shorter window",
+                )
+            ]
+        )
     if step_km is None:
-        return _default_step(window, bandwidth_km)
+        return max(min(0.1, bandwidth_km / 4.0, length / 10.0), length / _MAX_NODES)
     step = _length_arg("step_km", step_km, window)
     if step > bandwidth_km / 2:
         raise ValidationError(

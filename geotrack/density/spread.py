@@ -110,6 +110,10 @@ def sites(chainage_km: ArrayLike, weights: ArrayLike | None, window: Window) -> 
                 [Problem("weights", "negative or not finite", "weights must be finite and >= 0")]
             )
     a, b = window
+    # a stretch narrower than a micrometre is a point at its middle (no 1/width overflow)
+    tiny = (hi - lo) < 1e-9
+    lo = np.where(tiny, 0.5 * (lo + hi), lo)
+    hi = np.where(tiny, lo, hi)
     point = hi == lo
     clo, chi = np.maximum(lo, a), np.minimum(hi, b)
     overlap = chi - clo
