@@ -88,6 +88,14 @@ def crossing_verification(reports: Iterable[Mapping[str, Any]]) -> str:
     return "unverified"  # pragma: no cover - only "false" mixed with nothing else handled above
 
 
+def _spread(props: Mapping[str, Any]) -> list[float] | None:
+    """``[from_km, to_km]`` of a site known only to a stretch of river, else None."""
+    lo, hi = finite(props.get("chainage_from_km")), finite(props.get("chainage_to_km"))
+    if lo is None or hi is None or not hi > lo:
+        return None
+    return [round(lo, 3), round(hi, 3)]
+
+
 def crossing_columns(
     crossings: Sequence[Mapping[str, Any]],
     index: LineIndex,
@@ -99,7 +107,9 @@ def crossing_columns(
     """The crossings as columns of the payload (``c``), text as *strings* indices.
 
     Report rows (column ``r``) index *report_strings* when given (the page ships
-    them apart, read by the popups), else *strings*.  ``olon``/``olat`` (the
+    them apart, read by the popups), else *strings*.  ``sp`` is ``[from_km,
+    to_km]`` for a site spread along the river (the page draws that stretch,
+    not a pin), ``pb``/``pp`` the placement basis and the place as printed.  ``olon``/``olat`` (the
     coordinate as reported) are null where it equals the WGS 84 position shown.
 
     Raises
@@ -159,6 +169,9 @@ def crossing_columns(
             "km",
             "off",
             "far",
+            "sp",
+            "pb",
+            "pp",
             "iv",
             "r",
         )
@@ -191,6 +204,9 @@ def crossing_columns(
         cols["km"].append(float(km[i]))
         cols["off"].append(float(off[i]))
         cols["far"].append(1 if abs(loc.offset_m[i]) > max_offset_m else 0)
+        cols["sp"].append(_spread(p))
+        cols["pb"].append(strings(p.get("placement_basis")))
+        cols["pp"].append(strings(p.get("place_as_printed")))
         intervals = []
         rows = []
         rs = strings if report_strings is None else report_strings

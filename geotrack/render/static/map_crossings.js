@@ -20,6 +20,38 @@
   overlays['Crossings (clustered)'] = clusters.addTo(map);
   overlays['Location uncertainty'] = uncertainty.addTo(map);
 
+  // a site known only to a stretch of river (a reach, a county) is drawn as that stretch,
+  // not as a confident pin; the filters and the legend count it like any site
+  var CUM = D.stretch.cum_km, LINE = D.stretch.line;
+  function lineAt(k) {
+    var lo = 0, hi = CUM.length - 1;
+    if (k <= CUM[0]) return LINE[0];
+    if (k >= CUM[hi]) return LINE[hi];
+    while (hi - lo > 1) { var mid = (lo + hi) >> 1; if (CUM[mid] <= k) lo = mid; else hi = mid; }
+    var t = (k - CUM[lo]) / ((CUM[hi] - CUM[lo]) || 1);
+    return [LINE[lo][0] + t * (LINE[hi][0] - LINE[lo][0]), LINE[lo][1] + t * (LINE[hi][1] - LINE[lo][1])];
+  }
+  function stretchPart(a, b) {
+    var out = [lineAt(a)];
+    for (var j = 0; j < CUM.length; j++) if (CUM[j] > a && CUM[j] < b) out.push(LINE[j]);
+    out.push(lineAt(b));
+    return out;
+  }
+  var spreads = L.layerGroup();
+  var spreadLines = new Array(N);
+  for (var k = 0; k < N; k++) {
+    if (!C.sp[k]) continue;
+    var spl = L.polyline(stretchPart(C.sp[k][0], C.sp[k][1]), {
+      color: (CODES.kind[C.kind[k]] || CODES.kind[0])[2], weight: 9, opacity: 0.5,
+      lineCap: 'butt', className: 'gt-spread'});
+    spl.gtIndex = k;
+    spl.on('click', function (e) { openPopup(e.target.gtIndex); });
+    spreadLines[k] = spl;
+  }
+  GT.spreadLines = spreadLines;
+  GT.spreads = spreads;
+  overlays['Sites known only to a stretch of river'] = spreads.addTo(map);
+
   var popup = L.popup({maxWidth: 380, maxHeight: 420, autoPanPaddingTopLeft: [10, 40]});
   clusters.on('click', function (e) { openPopup(e.layer.gtIndex); });
 
@@ -57,7 +89,13 @@
     t.appendChild(row('Kind', codeLabel(CODES.kind, C.kind[i])));
     t.appendChild(row('Status', codeLabel(CODES.status, C.status[i])));
     t.appendChild(row('Verification', codeLabel(CODES.ver, C.ver[i]) + ' (site summary of its reports)'));
-    t.appendChild(row('Chainage', bankText(i) + (C.far[i] ? ' (beyond ' + fmt(D.meta.max_offset_km, 1) + ' km: left out of the counts)' : '')));
+    if (C.sp[i]) {
+      t.appendChild(row('Chainage', 'somewhere on km ' + fmt(C.sp[i][0], 1) + '–' + fmt(C.sp[i][1], 1) + ' (' + fmt(C.sp[i][1] - C.sp[i][0], 1) + ' km of river; no point is known)'));
+    } else {
+      t.appendChild(row('Chainage', bankText(i) + (C.far[i] ? ' (beyond ' + fmt(D.meta.max_offset_km, 1) + ' km: left out of the counts)' : '')));
+    }
+    if (S(C.pp[i])) t.appendChild(row('As printed', S(C.pp[i])));
+    if (S(C.pb[i])) t.appendChild(row('Placed', S(C.pb[i])));
     t.appendChild(row('Location', codeLabel(CODES.prec, C.prec[i]) + (C.unc[i] !== null ? ' · ± ' + C.unc[i] + ' m' : '')));
     var datum = codeLabel(CODES.datum, C.datum[i]);
     var orig = (C.olon[i] !== null && C.olat[i] !== null) ? ' at ' + fmt(C.olon[i], 6) + ', ' + fmt(C.olat[i], 6) : '';
@@ -114,6 +152,7 @@
   };
   GT.showCrossing = function (i) {
     if (i < 0 || i >= N) return;
+    if (spreadLines[i]) { map.fitBounds(spreadLines[i].getBounds().pad(0.1)); openPopup(i); return; }
     if (!visible[i]) { openPopup(i); map.setView([C.lat[i], C.lon[i]], Math.max(map.getZoom(), 12)); return; }
     clusters.zoomToShowLayer(markers[i], function () { map.panTo([C.lat[i], C.lon[i]]); openPopup(i); });
   };

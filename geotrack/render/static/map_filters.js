@@ -28,11 +28,14 @@
   function applyFilters() {
     var counts = {kind: facets.kind.map(function () { return 0; }), status: facets.status.map(function () { return 0; }), ver: facets.ver.map(function () { return 0; })};
     var shown = [];
+    var shownSpread = 0;
+    spreads.clearLayers();
     for (var i = 0; i < N; i++) {
       var t = passTime(i);
       var all = t && passFacets(i);
       visible[i] = all ? 1 : 0;
-      if (all) shown.push(markers[i]);
+      if (all && spreadLines[i]) { spreads.addLayer(spreadLines[i]); shownSpread++; }
+      else if (all) shown.push(markers[i]);
       if (t) {
         if (passFacets(i, 'kind')) counts.kind[C.kind[i]]++;
         if (passFacets(i, 'status')) counts.status[C.status[i]]++;
@@ -43,13 +46,14 @@
     clusters.clearLayers();
     loading.pending = map.hasLayer(clusters) && shown.length > 0;
     clusters.addLayers(shown);
-    GT.shownCount = shown.length;
+    GT.shownCount = shown.length + shownSpread;
+    GT.spreadCount = shownSpread;
     Object.keys(counts).forEach(function (f) {
       counts[f].forEach(function (n, j) { if (legendCounts[f] && legendCounts[f][j]) legendCounts[f][j].textContent = String(n); });
     });
     GT.counts = counts;
     var sh = document.getElementById('gt-shown');
-    if (sh) sh.textContent = '(' + shown.length + ' of ' + N + ')';
+    if (sh) sh.textContent = '(' + GT.shownCount + ' of ' + N + ')';
     updateHeadline();
     drawStrip();
     updateChartRange();
@@ -80,7 +84,7 @@
     var b = map.getBounds().pad(0.2);
     var drawn = 0;
     for (var i = 0; i < N && drawn < 3000; i++) {
-      if (!visible[i] || C.unc[i] === null || C.unc[i] <= 0) continue;
+      if (!visible[i] || spreadLines[i] || C.unc[i] === null || C.unc[i] <= 0) continue;
       if (!b.contains([C.lat[i], C.lon[i]])) continue;
       if (clusters.getVisibleParent(markers[i]) !== markers[i]) continue;
       var col = (CODES.kind[C.kind[i]] || CODES.kind[0])[2];
