@@ -54,6 +54,8 @@ class Problem:
     --------
     >>> str(Problem("lat", 95.0, "must be within [-90, 90]", row="row 2"))
     'row 2: lat=95.0: must be within [-90, 90]'
+    >>> str(Problem("source_name", None, "is required"))
+    'source_name (not given): is required'
     """
 
     field: str
@@ -63,6 +65,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.row}: " if self.row else ""
+        if self.value is None:  # never "field=None": say it was not given
+            return f"{where}{self.field} (not given): {self.message}"
         return f"{where}{self.field}={self.value!r}: {self.message}"
 
 

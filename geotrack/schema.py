@@ -93,6 +93,7 @@ SOURCE_TYPES: dict[str, str] = {
     "official": "Official statement or record",
     "informant": "Informant",
     "other": "Other",
+    "unknown": "Not given",
 }
 DATE_PRECISIONS: dict[str, str] = {
     "day": "Day",
@@ -453,7 +454,7 @@ def normalize_report(
     out: dict[str, Any] = {
         "report_id": rec.get("report_id"),
         "source_name": _text(probs, rec, "source_name", row, required=True),
-        "source_type": _code(probs, rec, "source_type", SOURCE_TYPES, row, default="media"),
+        "source_type": _code(probs, rec, "source_type", SOURCE_TYPES, row, default="unknown"),
         "url": _url(probs, rec, "url", row),
         "archive_url": _url(probs, rec, "archive_url", row),
         "sha256": None,
@@ -487,8 +488,9 @@ def normalize_report(
             out["date_precision"] = "day"
     else:
         out["date_precision"] = _code(probs, rec, "date_precision", DATE_PRECISIONS, row)
-    out["reliability"] = _code(probs, rec, "reliability", RELIABILITY, row, default="F")
-    out["credibility"] = _code(probs, rec, "credibility", CREDIBILITY, row, default=6)
+    # a grade not given stays not graded (null): F6 means "cannot be judged", a judgement
+    out["reliability"] = _code(probs, rec, "reliability", RELIABILITY, row)
+    out["credibility"] = _code(probs, rec, "credibility", CREDIBILITY, row)
     out["verification"] = _code(
         probs, rec, "verification", VERIFICATIONS, row, default="unverified"
     )

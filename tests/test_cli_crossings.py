@@ -95,6 +95,7 @@ def test_list_and_show(ws, w):
     res = run("crossings", "list", *w)
     assert res.exit_code == 0
     lines = res.stdout.splitlines()
+    # every column has a header (the retired and synthetic marks too)
     assert lines[0].split() == [
         "id",
         "kind",
@@ -105,6 +106,8 @@ def test_list_and_show(ws, w):
         "reports",
         "first",
         "reported",
+        "retired",
+        "synthetic",
     ]
     assert lines[1].split()[:2] == ["YLU-0001", "pontoon"] and "SYNTHETIC" in lines[2]
     assert "2 crossing(s)" in res.stderr and "2 crossing(s)" not in res.stdout
@@ -221,7 +224,7 @@ def test_edit_report_retire_history_undo(ws, w, monkeypatch):
     assert res.exit_code == 0 and res.stdout == ""
     assert json.loads(run("crossings", "list", *w, "--json").stdout)["features"] == []
     assert len(json.loads(run("crossings", "list", *w, "--all", "--json").stdout)["features"]) == 1
-    hist = json.loads(run("crossings", "history", *w, "--json").stdout)
+    hist = [json.loads(x) for x in run("crossings", "history", *w, "--json").stdout.splitlines()]
     assert [h["op"] for h in hist] == ["add", "edit", "add-report", "edit", "retire"]
     assert [h["reason"] for h in hist][:2] == ["first sighting", "imagery"]
     assert {h["user"] for h in hist} == {"reviewer"}
@@ -266,7 +269,7 @@ def test_import_csv_from_a_file_and_geojson_from_stdin(ws, w, tmp_path):
     seq = "\n".join(json.dumps(f) for f in fc["features"] * 2)
     res = run("crossings", "import", *w, "-", "--format", "geojson", input=seq)
     assert res.stdout == "YLU-0004\nYLU-0005\n"
-    entries = json.loads(run("crossings", "history", *w, "--json").stdout)
+    entries = [json.loads(x) for x in run("crossings", "history", *w, "--json").stdout.splitlines()]
     assert [len(e["changes"]) for e in entries] == [2, 1, 2]
     assert entries[0]["reason"] == f"import of {csv}"
 
@@ -357,7 +360,7 @@ def test_bad_csv_rows_are_all_listed(ws, w, tmp_path):
     assert res.exit_code == 1
     err = res.stderr
     assert "3 problem(s); nothing was written:" in err
-    assert "row 3: lon=None: is missing" in err and "row 4: kind='zeppelin'" in err
+    assert "row 3: lon (not given): is missing" in err and "row 4: kind='zeppelin'" in err
     assert "row 5: lat=127.2696: looks swapped" in err
     assert files(ws) == before
 

@@ -48,10 +48,10 @@ def test_export_all_by_default_and_human_output(hws, tmp_path):
     out = tmp_path / "out"
     res = run("-w", str(hws.path), "-o", str(out))
     assert res.exit_code == 0, res.output
-    assert "Exported 3 crossing(s)" in res.stdout
+    assert "Exported 3 crossing(s)" in res.stderr and res.stdout == ""
     for name in ("geotrack.gpkg", "geotrack.kmz", "geotrack.qgz", "geotrack-density.tif"):
         assert (out / name).exists()
-        assert name in res.stdout
+        assert name in res.stderr
 
 
 def test_repeated_format_options(hws, tmp_path):
@@ -72,7 +72,7 @@ def test_repeated_format_options(hws, tmp_path):
 def test_public_says_what_was_removed(hws, tmp_path):
     res = run("-w", str(hws.path), "-o", str(tmp_path / "out"), "--format", "csv", "--public")
     assert res.exit_code == 0, res.output
-    assert "Public export: removed or coarsened:" in res.stdout
+    assert "Public export: removed or coarsened:" in res.stderr
     for text in (
         "reports.url",
         "reports.notes",
@@ -81,7 +81,7 @@ def test_public_says_what_was_removed(hws, tmp_path):
         "crossings.original_lon",
         "2 decimals",
     ):
-        assert text in res.stdout
+        assert text in res.stderr
     res = run(
         "-w", str(hws.path), "-o", str(tmp_path / "o2"), "--format", "csv", "--public", "--json"
     )

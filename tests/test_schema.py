@@ -72,6 +72,7 @@ def test_code_lists_hold_the_codes_of_the_data_model():
         "official",
         "informant",
         "other",
+        "unknown",
     }
     assert set(DATE_PRECISIONS) == {"day", "week", "month", "year"}
     assert list(RELIABILITY) == list("ABCDEF")
@@ -189,7 +190,12 @@ def test_report_defaults_and_normalisation():
     assert (rep["event_start"], rep["event_end"]) == ("2025-10-01", "2025-11-30")
     assert rep["date_precision"] == "month"
     bare = normalize_report({"source_name": "x"})
-    assert (bare["source_type"], bare["reliability"], bare["credibility"]) == ("media", "F", 6)
+    # not given: not graded and of unknown type (not silently F6 from the media)
+    assert (bare["source_type"], bare["reliability"], bare["credibility"]) == (
+        "unknown",
+        None,
+        None,
+    )
     assert bare["verification"] == "unverified"
     assert bare["date_precision"] is None
 

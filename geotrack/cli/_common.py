@@ -17,6 +17,7 @@ __all__ = [
     "emit_json_lines",
     "json_bytes",
     "open_workspace",
+    "report",
     "terminal_safe",
     "workspace_option",
     "workspace_path",
@@ -77,6 +78,11 @@ def emit_json_lines(objs: Any) -> None:
     for obj in objs:
         sys.stdout.buffer.write(json_bytes(obj, indent=False) + b"\n")
     sys.stdout.flush()
+
+
+def report(text: str) -> None:
+    """A line about what a command did (wrote, skipped, found) on stderr, made terminal-safe."""
+    click.echo(terminal_safe(text, keep_newlines=True), err=True)
 
 
 def echo_table(rows: list[list[Any]], header: list[str]) -> None:

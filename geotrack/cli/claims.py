@@ -282,7 +282,7 @@ def list_cmd(workspace, include_retired, as_json):
             ]
         )
     echo_table(rows, ["id", "claim", "area (chainage)", "stated", "relays", "conflicts", ""])
-    click.echo(f"{len(feats)} claim(s) in {ws.path}", err=True)
+    click.echo(f"{len(feats)} claim(s) in {terminal_safe(ws.path)}", err=True)
 
 
 @claims.command("show")

@@ -9,11 +9,13 @@ import click
 from geotrack.cli._common import (
     echo_table,
     emit_json,
+    emit_json_lines,
     open_workspace,
     terminal_safe,
     workspace_option,
 )
 from geotrack.errors import UsageError
+from geotrack.schema import KINDS
 from geotrack.records import (
     DEFAULT_MAX_BORDER_KM,
     add_crossing,
@@ -449,14 +451,20 @@ def _summary_lines(summary: dict[str, Any], shown: int = 12) -> list[str]:
 @crossings.command("list")
 @workspace_option
 @click.option("--all", "include_retired", is_flag=True, help="Include retired crossings.")
-@click.option("--kind", default=None, help="Only this kind.")
+@click.option(
+    "--kind",
+    type=click.Choice(sorted(KINDS)),
+    default=None,
+    help="Only this kind (an unknown kind is refused, exit 2).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a GeoJSON FeatureCollection.")
 def list_cmd(workspace, include_retired, kind, as_json):
     """List crossings (a table; --json for GeoJSON).
 
     \b
     Example:
-        geotrack crossings list --json | fio info
+        geotrack crossings list --all
+        geotrack crossings list --kind ford --json | jq '.features | length'
     """
     ws = open_workspace(workspace)
     feats = ws.read_crossings(include_retired=include_retired)
@@ -480,16 +488,14 @@ def list_cmd(workspace, include_retired, kind, as_json):
                 f"{lat:.5f}",
                 where,
                 len(p["reports"]),
-                p.get("first_reported") or "",
+                p.get("first_reported") or "not given",
                 "retired" if p.get("retired") else "",
                 "SYNTHETIC" if p.get("synthetic") else "",
             ]
         )
-    echo_table(
-        rows,
-        ["id", "kind", "status", "lon", "lat", "where", "reports", "first reported", "", ""],
-    )
-    click.echo(f"{len(feats)} crossing(s) in {ws.path}", err=True)
+    header = ["id", "kind", "status", "lon", "lat", "where", "reports", "first reported"]
+    echo_table(rows, [*header, "retired", "synthetic"])
+    click.echo(f"{len(feats)} crossing(s) in {terminal_safe(ws.path)}", err=True)
 
 
 @crossings.command("show")
@@ -514,7 +520,10 @@ def show_cmd(workspace, fid, as_json):
     p = feat["properties"]
     lon, lat = feat["geometry"]["coordinates"]
     if p.get("original_lon") is None:
-        reported = f"placed from words ({p.get('placement')}): {p.get('placement_basis')}"
+        reported = (
+            f"placed from words ({_given_text(p.get('placement'))}): "
+            f"{_given_text(p.get('placement_basis'))}"
+        )
         if p.get("inferred"):
             reported += " [an inference]"
     else:
@@ -524,8 +533,14 @@ def show_cmd(workspace, fid, as_json):
         + ("  RETIRED: " + terminal_safe(p["retired_reason"]) if p.get("retired") else ""),
         f"{fid} {site_phrases([feat], ws.placer)[0]}",
         f"  location {lon:.6f}, {lat:.6f} (WGS 84); {terminal_safe(reported)}",
-        f"  precision {p['location_precision']}, uncertainty {p['uncertainty_m']:g} m",
-        f"  first reported {p.get('first_reported')}, seen {p.get('first_seen')} – {p.get('last_seen')}",
+        f"  precision {_given_text(p.get('location_precision'))}, uncertainty "
+        + ("not given" if p.get("uncertainty_m") is None else f"{p['uncertainty_m']:g} m"),
+        f"  first reported {_given_text(p.get('first_reported'))}, seen "
+        + (
+            "not given"
+            if p.get("first_seen") is None and p.get("last_seen") is None
+            else f"{_given_text(p.get('first_seen'))} – {_given_text(p.get('last_seen'))}"
+        ),
     ]
     if p.get("place_as_printed"):
         lines.insert(2, f"  as printed: {terminal_safe(p['place_as_printed'])}")
@@ -535,7 +550,9 @@ def show_cmd(workspace, fid, as_json):
         lines.insert(1, "  SYNTHETIC (example data, not a real report)")
     for r in p["reports"]:
         lines.append(
-            f"  [{r['report_id']}] {terminal_safe(r['source_name'])} ({r['source_type']}), grade {r['reliability']}{r['credibility']}, {r['verification']}"
+            f"  [{r['report_id']}] {terminal_safe(r['source_name'])} "
+            f"({_given_text(r.get('source_type'))}), {_grade(r)}, "
+            f"{_given_text(r.get('verification'))}"
         )
         for key in (
             "url",
@@ -550,6 +567,18 @@ def show_cmd(workspace, fid, as_json):
             if r.get(key):
                 lines.append(f"      {key}: {terminal_safe(r[key])}")
     click.echo("\n".join(lines))
+
+
+def _given_text(value: Any) -> str:
+    """A stored value for a person to read: ``not given`` for null, never ``None``."""
+    return "not given" if value is None or value == "" else terminal_safe(value)
+
+
+def _grade(report: dict[str, Any]) -> str:
+    rel, cred = report.get("reliability"), report.get("credibility")
+    if rel is None and cred is None:
+        return "not graded"
+    return f"grade {rel or '?'}{'?' if cred is None else cred}"
 
 
 @crossings.command("edit")
@@ -637,11 +666,19 @@ def retire_cmd(workspace, fid, reason):
 @click.argument("fid", metavar="[ID]", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines of the entries.")
 def history_cmd(workspace, fid, as_json):
-    """Show the history of the crossings layer, or of one crossing."""
+    """Show the history of the crossings layer, or of one crossing.
+
+    With --json, one JSON object per line (JSON lines), oldest first.
+
+    \b
+    Example:
+        geotrack crossings history YLU-0001
+        geotrack crossings history --json | jq -r .op
+    """
     ws = open_workspace(workspace)
     entries = list(ws.crossings.history(fid))
     if as_json:
-        emit_json([e.as_dict() for e in entries])
+        emit_json_lines(e.as_dict() for e in entries)
         return
     rows = []
     for e in entries:
@@ -666,4 +703,14 @@ def undo_cmd(workspace):
     """Revert the latest change (it is recorded in the history as an undo)."""
     ws = open_workspace(workspace)
     entry = undo(ws)
-    click.echo(f"undid operation {entry.undoes}: {terminal_safe(entry.reason)}", err=True)
+    target = next((e for e in ws.crossings.history() if e.seq == entry.undoes), None)
+    what = ""
+    if target is not None:
+        ids = [c.id for c in target.changes]
+        shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+        why = f"; its reason: {terminal_safe(target.reason)}" if target.reason else ""
+        what = f" ({target.op} of {shown}{why})"
+    click.echo(
+        f"undid operation {entry.undoes}{what}; the undo is operation {entry.seq} in the history",
+        err=True,
+    )

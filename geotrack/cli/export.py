@@ -102,13 +102,14 @@ def export_cmd(
     n_reports = result.counts.get("reports", 0)
     click.echo(
         f"Exported {n_sites} crossing(s) and {n_reports} report(s) to "
-        f"{terminal_safe(result.out_dir)}:"
+        f"{terminal_safe(result.out_dir)}:",
+        err=True,
     )
     for name in result.files:
-        click.echo(f"  {terminal_safe(result.out_dir / name)}")
+        click.echo(f"  {terminal_safe(result.out_dir / name)}", err=True)
     if result.public:
-        click.echo("Public export: removed or coarsened:")
+        click.echo("Public export: removed or coarsened:", err=True)
         for line in result.removed:
-            click.echo(f"  - {terminal_safe(line)}")
+            click.echo(f"  - {terminal_safe(line)}", err=True)
     for note in result.notes:
-        click.echo(f"Note: {terminal_safe(note)}")
+        click.echo(f"Note: {terminal_safe(note)}", err=True)

@@ -74,6 +74,10 @@ class _LazyGroup(click.Group):
             except GeotrackError as exc:
                 _error(str(exc))
                 code = 2 if isinstance(exc, UsageError) else 1
+            except OSError as exc:  # the system refused: a path too long, no permission, disk full
+                where = f"{exc.filename}: " if exc.filename else ""
+                _error(f"{where}{exc.strerror or exc}")
+                code = 1
             except MemoryError:
                 _error("out of memory: ask for less (a smaller window, fewer bins or simulations)")
                 code = 1
@@ -82,7 +86,7 @@ class _LazyGroup(click.Group):
                     raise
                 _error(
                     f"internal error (a bug in geotrack {__version__}; please report it with "
-                    f"the command, and GEOTRACK_DEBUG=1 shows the traceback): "
+                    f"the command, and GEOTRACK_DEBUG=1 shows where it happened): "
                     f"{type(exc).__name__}: {exc}"
                 )
                 code = 1
@@ -112,7 +116,7 @@ def _show_click_error(exc: click.ClickException) -> None:
     if isinstance(exc, click.UsageError) and exc.ctx is not None:
         click.echo(safe_message(exc.ctx.get_usage()), err=True)
         hint = exc.ctx.command.get_help_option(exc.ctx)
-        if hint is not None and exc.cmd is not None:
+        if hint is not None:
             click.echo(
                 f"Try '{safe_message(exc.ctx.command_path)} {exc.ctx.help_option_names[0]}' "
                 "for help.",

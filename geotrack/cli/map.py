@@ -39,7 +39,7 @@ def _render(
 
         shot = screenshot(path, png, overwrite=overwrite, allow_network=online)
         click.echo(f"wrote {terminal_safe(shot)}", err=True)
-    click.echo(str(path))
+    click.echo(terminal_safe(path))
 
 
 @click.command("map")

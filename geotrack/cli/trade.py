@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from geotrack.cli._common import emit_json, open_workspace, terminal_safe, workspace_option
+from geotrack.cli._common import emit_json, open_workspace, report, terminal_safe, workspace_option
 from geotrack.errors import OutputExistsError, UsageError
 from geotrack.store import atomic_write
 from geotrack.trade import (
@@ -31,6 +31,7 @@ from geotrack.trade import (
     load_events,
     load_trade,
     monthly_join,
+    parse_month,
     remove_event,
 )
 
@@ -58,9 +59,30 @@ _rule_options = [
         help="Ignore preferences recorded with `trade import --prefer`.",
     ),
 ]
+
+
+def _month(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A month option checked before any work (a bad one is a usage error, exit 2)."""
+    if value is None:
+        return None
+    try:
+        return parse_month(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r}: {exc}") from None
+
+
 _range_options = [
-    click.option("--from", "start", default=None, metavar="MONTH", help="First month (2019-10)."),
-    click.option("--to", "end", default=None, metavar="MONTH", help="Last month (2025-11)."),
+    click.option(
+        "--from",
+        "start",
+        default=None,
+        metavar="MONTH",
+        callback=_month,
+        help="First month (2019-10).",
+    ),
+    click.option(
+        "--to", "end", default=None, metavar="MONTH", callback=_month, help="Last month (2025-11)."
+    ),
 ]
 _currency_option = click.option(
     "--currency",
@@ -215,7 +237,7 @@ def list_cmd(
     click.echo(
         "Figures in million of the row's currency. ! = sources disagree; * = figure used in charts."
     )
-    click.echo(rule.describe())
+    click.echo(terminal_safe(rule.describe()))
 
 
 def _list_annual(ws, rows, rule, *, currency: str, derive: bool, as_json: bool) -> None:
@@ -389,32 +411,34 @@ def import_cmd(
         return
     verb = "would add" if dry_run else "added"
     ids = ", ".join(r.row_id for r in result.added)
-    click.echo(
-        f"{terminal_safe(result.file)}: {verb} {len(result.added)} row(s){': ' + ids if ids else ''}"
+    report(
+        f"{terminal_safe(result.file)}: {verb} {len(result.added)} row(s){': ' + ids if ids else ''}",
     )
     if result.duplicates:
-        click.echo(
+        report(
             f"already held (skipped): {len(result.duplicates)} row(s): "
-            + ", ".join(f"{r.period} = {rid}" for r, rid in result.duplicates)
+            + ", ".join(f"{r.period} = {rid}" for r, rid in result.duplicates),
         )
     if result.ignored_columns:
-        click.echo(
-            "columns not used: " + ", ".join(terminal_safe(c) for c in result.ignored_columns)
+        report(
+            "columns not used: " + ", ".join(terminal_safe(c) for c in result.ignored_columns),
         )
     if result.conflicts:
-        click.echo(f"conflicts with figures held ({len(result.conflicts)}); both are kept:")
+        report(
+            f"conflicts with figures held ({len(result.conflicts)}); both are kept:",
+        )
         for c in result.conflicts:
-            click.echo("  " + terminal_safe(c.describe()))
+            report("  " + terminal_safe(c.describe()))
     for p, f, cur, rids in result.preferences:
-        click.echo(
-            f"recorded: {p} {f} ({cur}) uses {', '.join(rids)} (--prefer {terminal_safe(prefer)})"
+        report(
+            f"recorded: {p} {f} ({cur}) uses {', '.join(rids)} (--prefer {terminal_safe(prefer)})",
         )
     for u in result.unmatched_prefer:
-        click.echo(f"--prefer not applied: {terminal_safe(u)}")
+        report(f"--prefer not applied: {terminal_safe(u)}")
     if result.conflicts:
-        click.echo(result.rule)
+        report(result.rule)
     if dry_run:
-        click.echo("dry run: nothing written")
+        report("dry run: nothing written")
 
 
 # -- conflicts ---------------------------------------------------------------------------
@@ -440,7 +464,7 @@ def conflicts_cmd(workspace, prefer_sources, ignore_recorded, as_json):
         return
     for c in found:
         click.echo(terminal_safe(c.describe()))
-    click.echo(f"{len(found)} conflict(s). Figures in million. {rule.describe()}")
+    click.echo(f"{len(found)} conflict(s). Figures in million. {terminal_safe(rule.describe())}")
 
 
 # -- check-claim ---------------------------------------------------------------------------
@@ -448,8 +472,12 @@ def conflicts_cmd(workspace, prefer_sources, ignore_recorded, as_json):
 
 @trade.command("check-claim")
 @workspace_option
-@click.option("--month", required=True, help="The month claimed to be the highest (2025-11).")
-@click.option("--highest-since", required=True, help="...since this month (2019-10).")
+@click.option(
+    "--month", required=True, callback=_month, help="The month claimed to be the highest (2025-11)."
+)
+@click.option(
+    "--highest-since", required=True, callback=_month, help="...since this month (2019-10)."
+)
 @click.option(
     "--flow",
     type=click.Choice(list(FLOWS)),
@@ -488,7 +516,7 @@ def check_claim_cmd(
         emit_json(result.as_dict())
     else:
         click.echo(terminal_safe(result.text))
-        click.echo(result.rule)
+        click.echo(terminal_safe(result.rule))
     if result.verdict != "agrees":
         ctx.exit(1)
 
@@ -569,7 +597,7 @@ def join_cmd(
         click.echo(f"wrote {len(join.months)} months to {terminal_safe(output)}", err=True)
     if fmt != "json":
         # CSV has no place for metadata: the rules go to stderr (JSON carries them).
-        click.echo(f"{join.rule} {MONTH_RULE}", err=True)
+        click.echo(terminal_safe(f"{join.rule} {MONTH_RULE}"), err=True)
 
 
 # -- chart -------------------------------------------------------------------------------------

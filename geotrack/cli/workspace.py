@@ -8,6 +8,7 @@ from geotrack.cli._common import (
     echo_table,
     emit_json,
     open_workspace,
+    report,
     terminal_safe,
     workspace_option,
 )
@@ -32,11 +33,19 @@ def init_cmd(directory: str, public_record: bool) -> None:
     \b
     Example:
         geotrack init my-layers && geotrack claims check -w my-layers
-        geotrack init --empty scratch
+        geotrack init --empty scratch && geotrack -w scratch validate
     """
+    import shlex
+
     ws = init_workspace(directory, public_record=public_record)
     what = "the public record's claims and site reports" if public_record else "empty layers"
-    click.echo(f"created workspace {ws.path} (reference layers, {what})", err=True)
+    report(f"created workspace {ws.path} (reference layers, {what})")
+    report(
+        "next: record a crossing there with\n"
+        f"  geotrack -w {shlex.quote(str(ws.path))} crossings add --lon LON --lat LAT "
+        '--kind ford --source "NAME"\n'
+        f"or set GEOTRACK_WORKSPACE={shlex.quote(str(ws.path))} to make it the default"
+    )
 
 
 @click.command("stretch")
@@ -218,7 +227,7 @@ def windows_add(workspace: str | None, name: str, spec: str, description: str) -
     """
     ws = open_workspace(workspace)
     w = ws.save_window(name, spec, description=description)
-    click.echo(f"saved window {w.name}: {w.from_km:g}–{w.to_km:g} km", err=True)
+    report(f"saved window {w.name}: {w.from_km:g}–{w.to_km:g} km")
 
 
 @windows_cmd.command("remove")
@@ -227,7 +236,7 @@ def windows_add(workspace: str | None, name: str, spec: str, description: str) -
 def windows_remove(workspace: str | None, name: str) -> None:
     """Remove the named window NAME."""
     open_workspace(workspace).remove_window(name)
-    click.echo(f"removed window {name}", err=True)
+    report(f"removed window {name}")
 
 
 @click.command("validate")
@@ -264,10 +273,9 @@ def validate_cmd(ctx: click.Context, workspace: str | None, as_json: bool) -> No
     else:
         for p in problems:
             click.echo(terminal_safe(str(p)), err=True)
-        click.echo(
+        report(
             f"{ws.path}: {'healthy' if not problems else f'{len(problems)} problem(s)'} "
-            f"({n} crossings)",
-            err=True,
+            f"({n} crossings)"
         )
     if problems:
         ctx.exit(1)

@@ -1,0 +1,130 @@
+"""The CLI contract kept by every command: exit codes, global options, outputs a person reads.
+
+Each test here failed before the fix it names (issue 15).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from geotrack.cli.main import EXIT_CODES, cli
+from geotrack.workspace import init_workspace
+
+GOOD = ["--lon", "127.2696", "--lat", "41.5195", "--kind", "pontoon", "--source", "NK News"]
+
+
+def run(*args: str, env: dict | None = None):
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+@pytest.fixture
+def ws(tmp_path):
+    return init_workspace(tmp_path / "ws")
+
+
+def test_exit_codes_are_written_in_the_help():
+    res = run("--help")
+    assert res.exit_code == 0
+    assert "Exit status:" in res.stdout
+    for code in EXIT_CODES:
+        assert f"  {code}  " in res.stdout
+    assert "--overwrite" in res.stdout  # an existing output is bad usage
+
+
+def test_workspace_before_the_command(ws):
+    # was: "No such option: -w"
+    res = run("-w", str(ws.path), "crossings", "add", *GOOD)
+    assert res.exit_code == 0 and res.stdout == "YLU-0001\n"
+    res = run("-w", str(ws.path), "crossings", "list", "--json")
+    assert [f["id"] for f in json.loads(res.stdout)["features"]] == ["YLU-0001"]
+    # after the command it still wins over the one before
+    other = init_workspace(ws.path.parent / "other")
+    res = run("-w", str(ws.path), "-q", "crossings", "list", "-w", str(other.path), "--json")
+    assert json.loads(res.stdout)["features"] == []
+
+
+def test_init_says_what_to_run_next(tmp_path):
+    res = run("init", str(tmp_path / "new"))
+    assert res.exit_code == 0 and res.stdout == ""
+    assert f"geotrack -w {tmp_path / 'new'} crossings add" in res.stderr
+    assert "GEOTRACK_WORKSPACE" in res.stderr
+
+
+def test_unknown_kind_filter_is_bad_usage(ws):
+    # was: an empty table and exit 0 for a typo
+    res = run("crossings", "list", "-w", str(ws.path), "--kind", "pontoom")
+    assert res.exit_code == 2 and "'pontoom' is not one of" in res.stderr
+    assert res.stdout == ""
+
+
+def test_show_never_prints_none(ws):
+    w = ["-w", str(ws.path)]
+    assert run("crossings", "add", *w, *GOOD).exit_code == 0
+    res = run("crossings", "show", *w, "YLU-0001")
+    assert res.exit_code == 0
+    assert "None" not in res.stdout
+    assert "first reported not given, seen not given" in res.stdout
+    assert "not graded" in res.stdout and "(unknown)" in res.stdout
+
+
+def test_missing_grades_and_source_type_are_stored_as_not_given(ws):
+    # was: F6 and source type 'media' when not given
+    w = ["-w", str(ws.path)]
+    feat = json.loads(run("crossings", "add", *w, *GOOD, "--json").stdout)
+    r = feat["properties"]["reports"][0]
+    assert (r["reliability"], r["credibility"], r["source_type"]) == (None, None, "unknown")
+    assert run("validate", *w).exit_code == 0
+
+
+def test_errors_say_not_given_rather_than_none(ws):
+    res = run("crossings", "add", "-w", str(ws.path), "--lon", "127.27", "--lat", "41.51")
+    assert res.exit_code == 1
+    assert "=None" not in res.stderr and "source_name (not given)" in res.stderr
+
+
+def test_undo_names_what_it_undid(ws):
+    w = ["-w", str(ws.path)]
+    run("crossings", "add", *w, *GOOD, "--reason", "first sighting")
+    res = run("crossings", "undo", *w)
+    # was: "undid operation 1: undo of operation 1"
+    assert res.exit_code == 0
+    assert "undid operation 1 (add of YLU-0001; its reason: first sighting)" in res.stderr
+    assert "the undo is operation 2" in res.stderr
+
+
+def test_history_json_is_json_lines(ws):
+    w = ["-w", str(ws.path)]
+    run("crossings", "add", *w, *GOOD)
+    run("crossings", "add", *w, *GOOD)
+    res = run("crossings", "history", *w, "--json")
+    lines = res.stdout.splitlines()
+    assert [json.loads(line)["seq"] for line in lines] == [1, 2]
+    assert "JSON lines" in run("crossings", "history", "--help").stdout
+
+
+def test_reports_go_to_stderr_and_data_to_stdout(ws, tmp_path):
+    w = ["-w", str(ws.path)]
+    run("crossings", "add", *w, *GOOD)
+    res = run("export", *w, "-o", str(tmp_path / "out"), "--format", "csv")
+    assert res.exit_code == 0 and res.stdout == "" and "Exported 1 crossing(s)" in res.stderr
+    src = tmp_path / "t.csv"
+    src.write_text("period,total_trade\n1999-01,5\n")
+    res = run(
+        "trade", "import", *w, str(src), "--source", "Test", "--article-date", "2025-01-02", "--unit", "million", "--currency", "USD",
+        "--dry-run",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert res.stdout == "" and "would add 1 row(s)" in res.stderr
+
+
+def test_json_output_escapes_invisible_characters_but_keeps_the_text(ws):
+    text = "a\u202eb\x9bc\u200bd\u2028e\u3164f"
+    w = ["-w", str(ws.path)]
+    run("crossings", "add", *w, *GOOD, "--notes", text)
+    res = run("crossings", "list", *w, "--json")
+    for ch in text[1::2]:
+        assert ch not in res.stdout
+    assert json.loads(res.stdout)["features"][0]["properties"]["reports"][0]["notes"] == text
