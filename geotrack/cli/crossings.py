@@ -15,7 +15,6 @@ from geotrack.cli._common import (
     workspace_option,
 )
 from geotrack.errors import UsageError
-from geotrack.schema import KINDS
 from geotrack.records import (
     DEFAULT_MAX_BORDER_KM,
     add_crossing,
@@ -24,6 +23,7 @@ from geotrack.records import (
     retire_crossing,
     undo,
 )
+from geotrack.schema import KINDS
 
 _REPORT_OPTIONS = [
     ("--source", "source_name", "Source name (publisher, channel, analyst)."),
