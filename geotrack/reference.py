@@ -270,7 +270,13 @@ def parse_window(
             raise WindowError(
                 f"window={spec!r}: write two points as lonlat:LON,LAT..LON,LAT"
             ) from None
-        k = sorted([stretch.chainage_of(lon0, lat0), stretch.chainage_of(lon1, lat1)])
+        for lon, lat in ((lon0, lat0), (lon1, lat1)):
+            if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lon) > 180 or abs(lat) > 90:
+                raise WindowError(
+                    f"window={spec!r}: ({lon:g}, {lat:g}) is not a point: give longitudes in "
+                    "[-180, 180] and latitudes in [-90, 90], e.g. lonlat:128.1,41.4..128.3,41.5"
+                )
+        k = sorted(float(stretch.chainage_of(x, y)) for x, y in ((lon0, lat0), (lon1, lat1)))
         window = Window(spec, round(k[0], 3), round(k[1], 3), "between two points")
     elif ":" in spec:
         try:
@@ -322,14 +328,26 @@ def _between_towns(spec: str, stretch: Stretch, towns: Mapping[str, Town]) -> Wi
         raise WindowError(f"window={spec!r}: write town:NAME..NAME") from None
     found = []
     for wanted in (a, b):
-        hits = [t for n, t in towns.items() if n.lower().startswith(wanted.strip().lower())]
+        key = _town_key(wanted)
+        hits = [t for n, t in towns.items() if key and _town_key(n).startswith(key)]
         if len(hits) != 1:
             raise WindowError(
                 f"window={spec!r}: town {wanted!r} matches {len(hits)} towns; use one of "
                 f"{', '.join(sorted(towns))}"
             )
         found.append(hits[0])
-    k = sorted(stretch.chainage_of(t.lon, t.lat) for t in found)
+    k = sorted(float(stretch.chainage_of(t.lon, t.lat)) for t in found)
     return Window(
         spec, round(k[0], 3), round(k[1], 3), f"between {found[0].name} and {found[1].name}"
     )
+
+
+def _town_key(name: str) -> str:
+    """A town name as matched: case, apostrophes, hyphens and spaces ignored.
+
+    Examples
+    --------
+    >>> _town_key("Poch'on-up") == _town_key("Pochon up") == "pochonup"
+    True
+    """
+    return re.sub(r"[\s'’‘ʼ`\-_.]", "", name.casefold())

@@ -475,9 +475,9 @@ class Workspace:
         self._update_windows(
             lambda w: w.update(
                 {
-                    name: {
-                        "from_km": window.from_km,
-                        "to_km": window.to_km,
+                    name: {  # plain floats: a spec may measure with numpy
+                        "from_km": float(window.from_km),
+                        "to_km": float(window.to_km),
                         "description": window.description,
                     }
                 }

@@ -4,10 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-if ! [ -x /usr/bin/chromium ] || ! [ -d /usr/share/fonts/truetype/nanum ] || ! /usr/bin/python3 -c "import qgis.core" 2>/dev/null; then
-  echo "installing Debian packages: chromium python3-qgis and CJK fonts" >&2
+if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/tmux ] || ! [ -x /usr/bin/jq ] || ! [ -x /usr/bin/ogr2ogr ] || ! [ -d /usr/share/fonts/truetype/nanum ] || ! /usr/bin/python3 -c "import qgis.core" 2>/dev/null; then
+  echo "installing Debian packages: chromium python3-qgis, CJK fonts, tmux (terminal test), jq and gdal-bin (help examples)" >&2
   $SUDO apt-get update -q >&2
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium python3-qgis fonts-wqy-microhei fonts-nanum >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium python3-qgis fonts-wqy-microhei fonts-nanum tmux jq gdal-bin >&2
 fi
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv

@@ -128,3 +128,24 @@ def test_json_output_escapes_invisible_characters_but_keeps_the_text(ws):
     for ch in text[1::2]:
         assert ch not in res.stdout
     assert json.loads(res.stdout)["features"][0]["properties"]["reports"][0]["notes"] == text
+
+
+def test_windows_add_by_towns_as_the_readme_writes_them(ws):
+    # was: TypeError (numpy.float64 not JSON serializable), and 'Pochon' matched no town
+    w = ["-w", str(ws.path)]
+    for name, spec in (("a", "town:Hyesan..Poch"), ("b", "town:Hyesan..Pochon")):
+        res = run("windows", "add", *w, name, spec)
+        assert res.exit_code == 0, res.output
+        assert "saved window" in res.stderr
+    res = run("windows", "add", *w, "c", "lonlat:128.1,41.4..128.3,41.5")
+    assert res.exit_code == 0, res.output
+    doc = {x["name"]: x for x in json.loads(run("windows", "list", *w, "--json").stdout)}
+    assert doc["a"]["from_km"] == doc["b"]["from_km"] and doc["a"]["to_km"] == doc["b"]["to_km"]
+
+
+@pytest.mark.parametrize("spec", ["lonlat:nan,41..128,42", "lonlat:inf,1..2,3", "0:nan"])
+def test_non_finite_windows_are_refused(ws, spec):
+    for args in (("density", "--window", spec), ("windows", "add", "x", spec)):
+        res = run(*args, "-w", str(ws.path))
+        assert res.exit_code in (1, 2) and "Error:" in res.stderr, res.output
+        assert "internal error" not in res.stderr

@@ -134,7 +134,13 @@ def _area(kw: dict[str, Any]) -> dict[str, Any] | None:
 
 @click.group("claims")
 def claims() -> None:
-    """Claims about stretches ("at least 32 crossings along about 95 km"), with their relays."""
+    """Claims about stretches ("at least 32 crossings along about 95 km"), with their relays.
+
+    \b
+    Example:
+        geotrack claims list
+        geotrack claims check C1
+    """
 
 
 @claims.command("add")
@@ -406,7 +412,7 @@ def retire_cmd(workspace, cid, reason):
 
     \b
     Example:
-        geotrack claims retire C4 --reason "duplicate of C1"
+        geotrack claims retire C3 --reason "duplicate of C1"
     """
     from geotrack.claims.records import retire_claim
 

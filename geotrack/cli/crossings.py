@@ -160,7 +160,13 @@ def _apply(opts):
 
 @click.group("crossings")
 def crossings() -> None:
-    """Record reported crossings: add, import, list, show, edit, retire, history, undo."""
+    """Record reported crossings: add, import, list, show, edit, retire, history, undo.
+
+    \b
+    Example:
+        geotrack crossings list
+        geotrack crossings show YLU-0001
+    """
 
 
 @crossings.command("add")
@@ -503,7 +509,13 @@ def list_cmd(workspace, include_retired, kind, as_json):
 @click.argument("fid", metavar="ID")
 @click.option("--json", "as_json", is_flag=True, help="Print the GeoJSON feature.")
 def show_cmd(workspace, fid, as_json):
-    """Show one crossing with every report."""
+    """Show one crossing with every report.
+
+    \b
+    Example:
+        geotrack crossings show YLU-0001
+        geotrack crossings show YLU-0001 --json | jq '.properties.reports | length'
+    """
     ws = open_workspace(workspace)
     feat = next((f for f in ws.read_crossings(include_retired=True) if f["id"] == fid), None)
     if feat is None:
@@ -645,7 +657,13 @@ def edit_cmd(
 @_options(_REPORT_OPTIONS)
 @click.option("--reason", default=None, help="Why, for the history.")
 def add_report_cmd(workspace, fid, reason, **kw):
-    """Add a report (a new source or date) to crossing ID; print the report id."""
+    """Add a report (a new source or date) to crossing ID; print the report id.
+
+    \b
+    Example:
+        geotrack crossings add-report YLU-0001 --source "Planet imagery" \\
+            --source-type satellite_imagery --reported 2025-12-20 --reliability B --credibility 2
+    """
     ws = open_workspace(workspace)
     click.echo(add_report(ws, fid, _given(kw, _REPORT_OPTIONS), reason=reason))
 
@@ -655,7 +673,12 @@ def add_report_cmd(workspace, fid, reason, **kw):
 @click.argument("fid", metavar="ID")
 @click.option("--reason", required=True, help="Why it is retired (false report, duplicate of ...).")
 def retire_cmd(workspace, fid, reason):
-    """Retire crossing ID: a tombstone with the reason, never a silent delete."""
+    """Retire crossing ID: a tombstone with the reason, never a silent delete.
+
+    \b
+    Example:
+        geotrack crossings retire YLU-0001 --reason "duplicate of YLU-0002"
+    """
     ws = open_workspace(workspace)
     retire_crossing(ws, fid, reason=reason)
     click.echo(f"retired {fid}", err=True)
@@ -700,7 +723,12 @@ def history_cmd(workspace, fid, as_json):
 @crossings.command("undo")
 @workspace_option
 def undo_cmd(workspace):
-    """Revert the latest change (it is recorded in the history as an undo)."""
+    """Revert the latest change (it is recorded in the history as an undo).
+
+    \b
+    Example:
+        geotrack crossings undo && geotrack crossings history
+    """
     ws = open_workspace(workspace)
     entry = undo(ws)
     target = next((e for e in ws.crossings.history() if e.seq == entry.undoes), None)

@@ -720,7 +720,12 @@ def _parse_fx(items: tuple[str, ...], source: str | None) -> dict[str, FxRate]:
 
 @trade.group("events")
 def events() -> None:
-    """Events drawn on the trade chart and listed in the join (user-editable)."""
+    """Events drawn on the trade chart and listed in the join (user-editable).
+
+    \b
+    Example:
+        geotrack trade events list
+    """
 
 
 @events.command("list")
@@ -781,7 +786,7 @@ def events_remove_cmd(workspace, event_id, reason):
 
     \b
     Example:
-        geotrack trade events remove E2 --reason "duplicate"
+        geotrack trade events remove E1 --reason "duplicate"
     """
     ws = open_workspace(workspace)
     gone = remove_event(ws.path, event_id, reason=reason)

@@ -184,14 +184,25 @@ def _claim_windows(ws) -> list[dict]:
 
 @click.group("windows")
 def windows_cmd() -> None:
-    """List, save and remove named windows of the river."""
+    """List, save and remove named windows of the river.
+
+    \b
+    Example:
+        geotrack windows add upper 200:238.7 --description "Hyesan to Pochon"
+        geotrack windows list
+    """
 
 
 @windows_cmd.command("list")
 @workspace_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def windows_list(workspace: str | None, as_json: bool) -> None:
-    """List named windows with their lengths along the river and in a straight line."""
+    """List named windows with their lengths along the river and in a straight line.
+
+    \b
+    Example:
+        geotrack windows list --json | jq '.[].name'
+    """
     ws = open_workspace(workspace)
     rows = [ws.describe_window(w) for w in ws.windows.values()]
     if as_json:
@@ -234,7 +245,12 @@ def windows_add(workspace: str | None, name: str, spec: str, description: str) -
 @workspace_option
 @click.argument("name")
 def windows_remove(workspace: str | None, name: str) -> None:
-    """Remove the named window NAME."""
+    """Remove the named window NAME.
+
+    \b
+    Example:
+        geotrack windows add scratch 10:20 && geotrack windows remove scratch
+    """
     open_workspace(workspace).remove_window(name)
     report(f"removed window {name}")
 
