@@ -55,7 +55,7 @@ class Problem:
     >>> str(Problem("lat", 95.0, "must be within [-90, 90]", row="row 2"))
     'row 2: lat=95.0: must be within [-90, 90]'
     >>> str(Problem("source_name", None, "is required"))
-    'source_name (not given): is required'
+    'source_name: is required'
     """
 
     field: str
@@ -65,8 +65,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.row}: " if self.row else ""
-        if self.value is None:  # never "field=None": say it was not given
-            return f"{where}{self.field} (not given): {self.message}"
+        if self.value is None:  # never "field=None": no value was given
+            return f"{where}{self.field}: {self.message}"
         return f"{where}{self.field}={self.value!r}: {self.message}"
 
 

@@ -82,7 +82,7 @@ def test_missing_grades_and_source_type_are_stored_as_not_given(ws):
 def test_errors_say_not_given_rather_than_none(ws):
     res = run("crossings", "add", "-w", str(ws.path), "--lon", "127.27", "--lat", "41.51")
     assert res.exit_code == 1
-    assert "=None" not in res.stderr and "source_name (not given)" in res.stderr
+    assert "=None" not in res.stderr and "source_name: is required" in res.stderr
 
 
 def test_undo_names_what_it_undid(ws):

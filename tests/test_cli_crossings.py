@@ -360,7 +360,7 @@ def test_bad_csv_rows_are_all_listed(ws, w, tmp_path):
     assert res.exit_code == 1
     err = res.stderr
     assert "3 problem(s); nothing was written:" in err
-    assert "row 3: lon (not given): is missing" in err and "row 4: kind='zeppelin'" in err
+    assert "row 3: lon: is missing" in err and "row 4: kind='zeppelin'" in err
     assert "row 5: lat=127.2696: looks swapped" in err
     assert files(ws) == before
 
