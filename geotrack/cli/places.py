@@ -9,7 +9,12 @@ from geotrack.cli._common import echo_table, emit_json, open_workspace, workspac
 
 @click.group("places")
 def places() -> None:
-    """The gazetteer: towns of the workspace plus places you add (add, list)."""
+    """The gazetteer: towns of the workspace plus places you add (add, list).
+
+    \b
+    Example:
+        geotrack places list
+    """
 
 
 @places.command("add")
