@@ -530,7 +530,7 @@ def analyse(
     """
     opts = options or DensityOptions()
     opts.check()
-    index = LineIndex(stretch.line_m, what="stretch line")
+    index = stretch.index
     line_km = index.length_m / 1000.0
     win = dens.check_window(window.from_km, window.to_km, line_km=line_km)
     info = dict(window_info) if window_info is not None else stretch.describe(window)

@@ -158,12 +158,11 @@ class Placer:
     def __init__(
         self, stretch: Stretch, gazetteer: Gazetteer, counties: Sequence[County] = ()
     ) -> None:
-        from geotrack.linear import LineIndex  # shapely and numba: only when placing
 
         self.stretch = stretch
         self.gazetteer = gazetteer
         self.counties = tuple(counties)
-        self.index = LineIndex(stretch.line_m, what="stretch line")
+        self.index = stretch.index
         self.length_km = self.index.length_m / 1000.0
 
     # -- where things are ------------------------------------------------

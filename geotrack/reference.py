@@ -18,6 +18,7 @@ __all__ = [
     "parse_window",
 ]
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -29,6 +30,8 @@ from geotrack.errors import WindowError
 
 if TYPE_CHECKING:
     from shapely.geometry import LineString
+
+    from geotrack.linear import LineIndex
 
 #: The report's figure: "a roughly 98-kilometer stretch" (Korea JoongAng Daily, 2025-12-19).
 REPORTED_KM = 98.0
@@ -124,6 +127,21 @@ class Stretch:
             )
         x, y = to_measure(*shapely.get_coordinates(line).T)
         return cls(line, LineString(list(zip(x, y, strict=True))))
+
+    @functools.cached_property
+    def index(self) -> LineIndex:
+        """The line prepared for linear referencing (:class:`geotrack.linear.LineIndex`), built once.
+
+        Examples
+        --------
+        >>> from shapely.geometry import LineString
+        >>> s = Stretch.from_wgs84(LineString([(127.0, 41.5), (127.1, 41.5)]))
+        >>> s.index is s.index, round(s.index.length_m)
+        (True, 8349)
+        """
+        from geotrack.linear import LineIndex
+
+        return LineIndex(self.line_m, what="stretch line")
 
     @property
     def length_km(self) -> float:

@@ -30,7 +30,6 @@ from geotrack.claim_schema import claim_label, count_phrase, stated_km
 from geotrack.claims.records import Reading, readings
 from geotrack.crs import to_measure
 from geotrack.errors import NotFoundError
-from geotrack.linear import LineIndex
 from geotrack.workspace import Workspace
 
 #: What the check measured and how (stated in every result).
@@ -81,7 +80,7 @@ def site_intervals(
         return [], []
     lonlat = np.array([f["geometry"]["coordinates"][:2] for f in feats], dtype=float)
     x, y = to_measure(lonlat[:, 0], lonlat[:, 1])
-    loc = LineIndex(ws.stretch.line_m, what="stretch line").locate(x, y)
+    loc = ws.stretch.index.locate(x, y)
     out, far = [], []
     line_km = ws.stretch.length_km
     for f, km, dist in zip(feats, loc.chainage_m / 1000.0, loc.distance_m / 1000.0, strict=True):

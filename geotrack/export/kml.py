@@ -132,14 +132,14 @@ def _escape(text: str) -> str:
     return text
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=4096)
 def _xml_escaped(text: str) -> str:
     # values repeat a lot (kinds, dates, sources): cached
     return _escape(xml_text(text))
 
 
 #: HTML escaping of balloon text, cached for the same reason.
-_html = functools.lru_cache(maxsize=1 << 16)(html.escape)
+_html = functools.lru_cache(maxsize=4096)(html.escape)
 
 
 def _attrs(attrib: Mapping[str, str]) -> str:

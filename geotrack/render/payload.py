@@ -258,7 +258,7 @@ def map_payload(
     ('YLU-0001', True)
     """
     opts = options or MapOptions()
-    index = LineIndex(stretch.line_m, what="stretch line")
+    index = stretch.index
     strings = StringTable()
     report_strings = StringTable()
     cols = crossing_columns(
