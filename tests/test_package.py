@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
+
+import pytest
 
 import geotrack
 from geotrack.workspace import RECORD_FILES, REFERENCE_FILES, init_workspace
@@ -74,3 +79,32 @@ def test_the_build_script_rebuilds_the_shipped_record_exactly():
         timeout=300,
     )
     assert res.returncode == 0, res.stderr.decode()
+
+
+@pytest.mark.slow
+def test_the_wheel_builds_without_a_warning_and_states_its_licences(tmp_path):
+    # was: setuptools' "project.license as a TOML table is deprecated" (fails from 2027-02-18)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    res = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-w", str(tmp_path), "-v"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    log = res.stdout + res.stderr
+    flagged = [
+        line
+        for line in log.splitlines()
+        if re.search(r"(?i)deprecat|warning", line) and "Location 'file:" not in line
+    ]
+    assert flagged == [], "\n".join(flagged)
+    (wheel,) = tmp_path.glob("geotrack-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        meta = z.read(next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+        names = z.namelist()
+    assert "License-Expression: MIT" in meta
+    assert any(n.endswith("licenses/LICENSE") for n in names)
+    # the bundled data's own licences travel with the wheel
+    assert any(n.endswith("licenses/layers/README.md") for n in names)
