@@ -379,3 +379,20 @@ def test_analyse_without_a_workspace_and_a_reversed_line(ws):
     # no bundled town lies within 5 km of this made-up line: the default rule is stated
     assert "assumed" in res.summary["filters"]["banks"]
     assert math.isclose(res.summary["window"]["straight_km"], 16.0, abs_tol=1e-6)
+
+
+def test_disagreeing_tests_are_said_to_disagree():
+    from geotrack.analysis import _agreement
+    from geotrack.density import Clustering, Hotspots
+
+    def hs(p):
+        return Hotspots(0.1, (), 0.2, 99, 1, 0.05, 3.0, 0.3, p)
+
+    def cl(p):
+        return Clustering(n=10, simulations=99, seed=1, p_value=p)
+
+    assert _agreement(hs(0.5), cl(0.01))["agree"] is False
+    assert "Ripley's L finds clustering but no stretch" in _agreement(hs(0.5), cl(0.01))["note"]
+    assert "significant hotspot but Ripley's L does not" in _agreement(hs(0.01), cl(0.5))["note"]
+    assert _agreement(hs(0.01), cl(0.01)) == {"agree": True, "note": None}
+    assert _agreement(hs(None), cl(0.01))["agree"] is None

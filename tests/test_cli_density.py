@@ -320,3 +320,24 @@ def test_few_sites_give_a_short_table_and_a_hint(tmp_path):
     assert "Few located sites (1)" in res.stdout and "geotrack claims check" in res.stdout
     assert "the 1 of 48 with a site" in res.stdout
     assert res.stdout.count("\n0.00     5.00") == 0  # no page of empty bins
+
+
+def test_the_default_seed_is_stated_and_is_the_library_s():
+    from geotrack.analysis import DEFAULT_SEED
+    from geotrack.cli.density import DEFAULT_SEED as CLI_SEED
+
+    assert CLI_SEED == DEFAULT_SEED
+    r = run("density", "--help")
+    assert f"default: {DEFAULT_SEED}" in " ".join(r.stdout.split())
+    assert "--weight-by-precision" not in r.stdout and "--include-spread" in r.stdout
+
+
+def test_table_states_how_sites_are_located_and_what_the_tests_use(ws_with_crossings):
+    ws, _, _ = ws_with_crossings
+    r = run("density", "-w", str(ws.path), "--simulations", "19")
+    assert r.exit_code == 0, r.stderr
+    out = " ".join(r.stdout.split())
+    assert "Located: 32 as points, none spread" in out
+    assert "hotspot and clustering tests use the 32 point-located crossings only" in out
+    assert "bandwidth: auto (likelihood cross-validation from 10 point-located" in out
+    assert "empty, not shown" in out

@@ -249,7 +249,8 @@ def write_raster(
         "crs": MEASURE_CRS,
         "method": grid.method,
         "total": f"{grid.total:g}",
-        "integral_rule": "sum of cells x cell area (km²) = number of crossings (weighted)",
+        "integral_rule": "sum of cells x cell area (km²) = expected number of crossings in the "
+        "window (a spread crossing's mass lies along the river over its stretch)",
         "nodata_meaning": "no cell is nodata; 0 means no density",
         "software": f"geotrack {__version__}",
         **{k: str(v) for k, v in (tags or {}).items()},
