@@ -192,11 +192,22 @@ def to_wgs84(lon: float, lat: float, datum: str) -> tuple[float, float]:
     --------
     >>> to_wgs84(127.5, 41.5, "wgs84")
     (127.5, 41.5)
+    >>> to_wgs84(-180, -90, "bd09")
+    Traceback (most recent call last):
+    ...
+    geotrack.errors.DataError: lon=-180, lat=-90 in bd09 converts to (-180.0067584, -90.0054960), outside [-180, 180] x [-90, 90]: check the coordinate and its datum
     """
     if datum == "wgs84":
         return lon, lat
     if datum == "gcj02":
         return gcj02_to_wgs84(lon, lat)
     if datum == "bd09":
-        return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+        out = gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+        if not (-180 <= out[0] <= 180 and -90 <= out[1] <= 90):
+            # BD-09's offset moves a point at the edge of the valid range past it
+            raise DataError(
+                f"lon={lon!r}, lat={lat!r} in bd09 converts to ({out[0]:.7f}, {out[1]:.7f}), "
+                "outside [-180, 180] x [-90, 90]: check the coordinate and its datum"
+            )
+        return out
     raise DataError(f"datum={datum!r} is unknown: use wgs84, gcj02 or bd09")

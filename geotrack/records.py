@@ -200,7 +200,11 @@ def build_features(
             lon, lat = placed.lon, placed.lat
         else:
             olon, olat = float(given_ll[0]), float(given_ll[1])
-            lon, lat = to_wgs84(olon, olat, site["datum"])
+            try:
+                lon, lat = to_wgs84(olon, olat, site["datum"])
+            except DataError as exc:  # a datum offset that leaves the valid range
+                problems.append(Problem("lon", olon, str(exc), row))
+                continue
         coords.append((lon, lat))
         props = {"id": fid, **site}
         props["original_lon"], props["original_lat"] = olon, olat
@@ -838,7 +842,11 @@ def _edit_site(ws, fid, props, geometry, changes, max_border_km, problems):
     problems.extend(ll)
     if ll:
         return geometry
-    lon, lat = to_wgs84(float(lon_in), float(lat_in), props["datum"])
+    try:
+        lon, lat = to_wgs84(float(lon_in), float(lat_in), props["datum"])
+    except DataError as exc:  # a datum offset that leaves the valid range
+        problems.append(Problem("lon", lon_in, str(exc), fid))
+        return geometry
     if max_border_km is not None:
         d = float(border_distance_km(ws, np.array([[lon, lat]]))[0])
         if d > max_border_km:
@@ -874,6 +882,12 @@ def add_report(
     with ws.crossings.transaction(op="add-report", reason=reason, user=user) as tx:
         feat = tx.get(fid)
         props = dict(feat["properties"])
+        if props.get("retired"):  # as edit: a tombstone takes no new reports
+            raise DataError(
+                f"id={fid!r} is retired ({props.get('retired_reason')}); it takes no new "
+                "reports: undo the retirement first (`geotrack crossings undo`) or add the "
+                "report to the crossing that replaces it"
+            )
         rep = normalize_report(
             {k: v for k, v in report.items() if k != "report_id"}, row=f"{fid} new report"
         )
@@ -921,7 +935,7 @@ def validate_workspace(ws: Workspace) -> list[Problem]:
     did not finish (see :meth:`geotrack.store.LayerStore.recover`).
     """
     problems: list[Problem] = []
-    ws.crossings.recover()
+    ws.crossings.recover_if_writable()
     for name in ("stretch", "border_wgs84", "towns", "county_segments"):
         try:
             getattr(ws, name)

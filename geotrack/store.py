@@ -37,6 +37,7 @@ __all__ = [
 import contextlib
 import gc
 import getpass
+import logging
 import os
 import re
 import tempfile
@@ -51,6 +52,8 @@ import orjson
 
 from geotrack.errors import DataError, LockError, NotFoundError, StorageError
 from geotrack.geojson import dumps_feature, loads
+
+log = logging.getLogger(__name__)
 
 #: Seconds a writer waits for the lock before giving up with a LockError.
 LOCK_TIMEOUT_S = 120.0
@@ -636,6 +639,28 @@ class LayerStore:
         """
         with self.lock():
             return self._recover()[2]
+
+    def recover_if_writable(self) -> int:
+        """:meth:`recover`, or nothing on a folder we may only read (a read-only mount).
+
+        A checker can then check such a layer as it is: a write that a killed process
+        left unfinished shows as a layer that differs from the replay of its history.
+
+        Returns
+        -------
+        int
+            The number of entries rolled forward (0 when read-only).
+        """
+        try:
+            return self.recover()
+        except LockError:
+            raise
+        except StorageError as exc:
+            writable = os.access(self.path.parent, os.W_OK)
+            if writable and not isinstance(exc.__cause__, PermissionError):
+                raise
+            log.info("%s is read-only: checked without completing unfinished writes", self.path)
+            return 0
 
     def _recover(self) -> tuple[dict[str, Any], dict[str, bytes], int]:
         """Under the lock: roll forward logged-but-unwritten entries, drop a torn tail."""

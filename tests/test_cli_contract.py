@@ -5,7 +5,9 @@ Each test here failed before the fix it names (issue 15).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -149,3 +151,59 @@ def test_non_finite_windows_are_refused(ws, spec):
         res = run(*args, "-w", str(ws.path))
         assert res.exit_code in (1, 2) and "Error:" in res.stderr, res.output
         assert "internal error" not in res.stderr
+
+
+# -- the smaller faults ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("corner", [(-180, -90), (180, -90), (-180, 0), (0, -90)])
+def test_bd09_at_the_edge_of_the_range_is_refused_not_stored_outside_it(ws, corner):
+    # was: stored at (-180.0067584, -90.0054960)
+    w = ["-w", str(ws.path)]
+    lon, lat = corner
+    res = run(
+        "crossings", "add", *w, "--lon", str(lon), "--lat", str(lat), "--datum", "bd09",
+        "--kind", "ford", "--source", "x", "--force-far",
+    )  # fmt: skip
+    assert res.exit_code == 1 and "outside [-180, 180] x [-90, 90]" in res.stderr, res.output
+    assert ws.read_crossings() == []
+
+
+def test_validate_checks_a_read_only_workspace(ws, monkeypatch):
+    # was: "could not lock ...: Read-only file system" and exit 1 for a healthy workspace
+    import errno
+
+    import geotrack.store
+
+    @contextlib.contextmanager
+    def read_only_lock(path, **kw):
+        try:
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        except OSError as exc:
+            raise geotrack.store.StorageError(f"could not lock {path}: {exc.strerror}") from exc
+        yield
+
+    monkeypatch.setattr(geotrack.store, "file_lock", read_only_lock)
+    real_access = os.access
+    monkeypatch.setattr(
+        geotrack.store.os,
+        "access",
+        lambda p, mode, **kw: mode != os.W_OK and real_access(p, mode),
+    )
+    res = run("validate", "-w", str(ws.path))
+    assert res.exit_code == 0, res.output
+    assert "healthy" in res.stderr
+    # a writer still cannot write there
+    assert run("crossings", "add", "-w", str(ws.path), *GOOD).exit_code == 1
+
+
+def test_add_report_is_refused_on_a_retired_crossing_like_edit(ws):
+    w = ["-w", str(ws.path)]
+    run("crossings", "add", *w, *GOOD)
+    run("crossings", "retire", *w, "YLU-0001", "--reason", "duplicate")
+    edit = run("crossings", "edit", *w, "YLU-0001", "--status", "active")
+    assert edit.exit_code == 1
+    res = run("crossings", "add-report", *w, "YLU-0001", "--source", "Later report")
+    # was: accepted (exit 0, report R2 added to a tombstone)
+    assert res.exit_code == 1 and "retired" in res.stderr
+    assert len(ws.read_crossings(include_retired=True)[0]["properties"]["reports"]) == 1

@@ -730,7 +730,7 @@ def validate_claims(ws: Workspace) -> list[Problem]:
     []
     """
     problems: list[Problem] = []
-    ws.claims.recover()
+    ws.claims.recover_if_writable()
     try:
         feats = ws.claims.read()
     except Exception as exc:
