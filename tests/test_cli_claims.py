@@ -196,3 +196,25 @@ def test_as_a_real_process(ws):
         timeout=120,
     )
     assert res.returncode == 1 and b"no such claim" in res.stderr and b"Traceback" not in res.stderr
+
+
+def test_concurrent_relay_writers_queue_and_lose_nothing(ws):
+    run(*ADD[:2], "-w", str(ws.path), *ADD[2:])
+    env = {**os.environ, "GEOTRACK_USER": "tester"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "geotrack", "claims", "add-relay", "-w", str(ws.path), "C1",
+             "--publisher", f"Outlet {i}", "--url", f"https://example.org/{i}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        for i in range(4)
+    ]  # fmt: skip
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [e for _, e in outs]
+    relays = ws.read_claims()[0]["properties"]["relays"]
+    assert sorted(r["publisher"] for r in relays[1:]) == [f"Outlet {i}" for i in range(4)]
+    assert len({r["relay_id"] for r in relays}) == 5
+    assert [e.op for e in ws.claims.history()] == ["add"] + ["add-relay"] * 4
+    assert run("validate", "-w", str(ws.path)).exit_code == 0
