@@ -126,6 +126,16 @@ VERIFICATIONS: dict[str, str] = {
     "false": "False",
 }
 
+#: Site fields saying how the site was placed (all optional, None when not known).
+PLACEMENT_FIELDS: tuple[str, ...] = (
+    "place_as_printed",
+    "placement",
+    "placement_basis",
+    "inferred",
+    "chainage_from_km",
+    "chainage_to_km",
+    "bank",
+)
 #: Site properties in the order they are written.
 SITE_FIELDS: tuple[str, ...] = (
     "id",
@@ -134,13 +144,7 @@ SITE_FIELDS: tuple[str, ...] = (
     "status",
     "location_precision",
     "uncertainty_m",
-    "place_as_printed",
-    "placement",
-    "placement_basis",
-    "inferred",
-    "chainage_from_km",
-    "chainage_to_km",
-    "bank",
+    *PLACEMENT_FIELDS,
     "chainage_km",
     "offset_m",
     "datum",
@@ -177,16 +181,6 @@ REPORT_FIELDS: tuple[str, ...] = (
     "notes",
     "source_ref",
     "extra",
-)
-#: Site fields saying how the site was placed (all optional, None when not known).
-PLACEMENT_FIELDS: tuple[str, ...] = (
-    "place_as_printed",
-    "placement",
-    "placement_basis",
-    "inferred",
-    "chainage_from_km",
-    "chainage_to_km",
-    "bank",
 )
 #: Report and event dates must not be earlier than this (a typo such as 1025).
 MIN_DATE = date(1900, 1, 1)

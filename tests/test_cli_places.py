@@ -203,3 +203,26 @@ def test_import_places_sites_from_word_columns(ws, w, tmp_path):
     res = run("crossings", "import", *w, str(bad))
     assert res.exit_code == 1 and "row 2" in res.stderr and "near='Nowhere'" in res.stderr
     assert ws.crossings.path.read_bytes() == before
+
+
+def test_as_real_processes(ws):
+    import os
+    import subprocess
+    import sys
+
+    def sh(*args):
+        env = {**os.environ, "GEOTRACK_USER": "tester"}
+        return subprocess.run(
+            [sys.executable, "-m", "geotrack", *args, "-w", str(ws.path)],
+            capture_output=True,
+            env=env,
+            timeout=120,
+        )
+
+    res = sh("crossings", "add", "--near", "김정숙", "--kind", "ford", "--source", "x")
+    assert (res.returncode, res.stdout) == (0, b"YLU-0001\n")
+    assert res.stderr.decode().startswith("YLU-0001 near Kimjongsuk-up (km 125.7), within 2 km")
+    doc = json.loads(sh("places", "list", "--json").stdout)
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 12
+    res = sh("crossings", "add", "--near", "Nowhere", "--kind", "ford", "--source", "x")
+    assert res.returncode == 1 and b"Traceback" not in res.stderr and res.stdout == b""
