@@ -21,6 +21,7 @@ pytestmark = [
 ]
 
 SPREAD_PATHS = "document.querySelectorAll('path.gt-spread').length"
+CIRCLES = "document.querySelectorAll('path.gt-spread-circle').length"
 PINS = "document.querySelectorAll('.leaflet-marker-pane .gt-marker').length"
 CLUSTERED = """() => {
   let n = 0;
@@ -56,13 +57,19 @@ def _spread(feats):
     return [f for f in feats if f["properties"].get("chainage_from_km") is not None]
 
 
+def _near(feats):
+    return [f for f in feats if f["properties"].get("placement") == "near_place"]
+
+
 def test_spread_sites_are_stretches_of_river_not_pins(loaded):
     run, ws, feats, tmp = loaded
     spread = _spread(feats)
-    assert len(spread) >= 5  # the record is mostly words
+    near = _near(feats)
+    assert len(spread) >= 5 and near  # the record is mostly words
     assert run.page_errors == [] and run.console_errors == [] and run.external_requests == []
-    assert run.evaluate(SPREAD_PATHS) == len(spread)
-    assert run.evaluate(CLUSTERED) == len(feats) - len(spread)  # pins only for the others
+    assert run.evaluate(SPREAD_PATHS) == len(spread) + len(near)
+    assert run.evaluate(CIRCLES) == len(near)
+    assert run.evaluate(CLUSTERED) == len(feats) - len(spread) - len(near)  # pins for the others
     assert run.evaluate("window.geotrack.shownCount") == len(feats)
     # each band runs along the river from the site's from-km to its to-km
     line = ws.stretch.line_m
@@ -117,4 +124,4 @@ def test_time_filter_and_legend_count_spread_sites(loaded):
     )
     run.page.wait_for_function("window.geotrack.ready === true")
     assert run.evaluate("window.geotrack.shownCount") == len(feats)
-    assert run.evaluate(SPREAD_PATHS) == len(_spread(feats))
+    assert run.evaluate(SPREAD_PATHS) == len(_spread(feats)) + len(_near(feats))

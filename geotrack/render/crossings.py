@@ -109,7 +109,8 @@ def crossing_columns(
     Report rows (column ``r``) index *report_strings* when given (the page ships
     them apart, read by the popups), else *strings*.  ``sp`` is ``[from_km,
     to_km]`` for a site spread along the river (the page draws that stretch,
-    not a pin), ``pb``/``pp`` the placement basis and the place as printed.  ``olon``/``olat`` (the
+    not a pin), ``np`` 1 for a site placed near a named place (drawn as its
+    circle), ``pb``/``pp`` the placement basis and the place as printed.  ``olon``/``olat`` (the
     coordinate as reported) are null where it equals the WGS 84 position shown.
 
     Raises
@@ -170,6 +171,7 @@ def crossing_columns(
             "off",
             "far",
             "sp",
+            "np",
             "pb",
             "pp",
             "iv",
@@ -205,6 +207,7 @@ def crossing_columns(
         cols["off"].append(float(off[i]))
         cols["far"].append(1 if abs(loc.offset_m[i]) > max_offset_m else 0)
         cols["sp"].append(_spread(p))
+        cols["np"].append(1 if p.get("placement") == "near_place" else 0)
         cols["pb"].append(strings(p.get("placement_basis")))
         cols["pp"].append(strings(p.get("place_as_printed")))
         intervals = []

@@ -40,10 +40,15 @@
   var spreads = L.layerGroup();
   var spreadLines = new Array(N);
   for (var k = 0; k < N; k++) {
-    if (!C.sp[k]) continue;
-    var spl = L.polyline(stretchPart(C.sp[k][0], C.sp[k][1]), {
-      color: (CODES.kind[C.kind[k]] || CODES.kind[0])[2], weight: 9, opacity: 0.5,
-      lineCap: 'butt', className: 'gt-spread'});
+    var kcol = (CODES.kind[C.kind[k]] || CODES.kind[0])[2];
+    var spl;
+    if (C.sp[k]) {
+      spl = L.polyline(stretchPart(C.sp[k][0], C.sp[k][1]), {
+        color: kcol, weight: 9, opacity: 0.5, lineCap: 'butt', className: 'gt-spread'});
+    } else if (C.np[k] && C.unc[k]) {  // near a named place: its circle, no pin
+      spl = L.circle([C.lat[k], C.lon[k]], {radius: C.unc[k], color: kcol, weight: 2,
+        opacity: 0.8, fillOpacity: 0.15, dashArray: '4 3', className: 'gt-spread gt-spread-circle'});
+    } else continue;
     spl.gtIndex = k;
     spl.on('click', function (e) { openPopup(e.target.gtIndex); });
     spreadLines[k] = spl;
@@ -152,7 +157,10 @@
   };
   GT.showCrossing = function (i) {
     if (i < 0 || i >= N) return;
-    if (spreadLines[i]) { map.fitBounds(spreadLines[i].getBounds().pad(0.1)); openPopup(i); return; }
+    if (spreadLines[i]) {
+      var bb = C.sp[i] ? spreadLines[i].getBounds() : L.latLng(C.lat[i], C.lon[i]).toBounds(2 * C.unc[i]);
+      map.fitBounds(bb.pad(0.1)); openPopup(i); return;
+    }
     if (!visible[i]) { openPopup(i); map.setView([C.lat[i], C.lon[i]], Math.max(map.getZoom(), 12)); return; }
     clusters.zoomToShowLayer(markers[i], function () { map.panTo([C.lat[i], C.lon[i]]); openPopup(i); });
   };

@@ -91,7 +91,7 @@
     });
     legend.appendChild(fs);
   });
-  legend.appendChild(el('p', {cls: 'gt-small', text: 'Counts: crossings that pass the time filter and the other two groups. Untick to hide. A site’s verification sums up its reports (any disputed, or verified and false together: disputed). Circles: location uncertainty. Clusters show the real number of crossings inside. A broad translucent band along the river: a site the reports place only somewhere on that stretch (a reach or a county), counted once.'}));
+  legend.appendChild(el('p', {cls: 'gt-small', text: 'Counts: crossings that pass the time filter and the other two groups. Untick to hide. A site’s verification sums up its reports (any disputed, or verified and false together: disputed). Circles: location uncertainty. Clusters show the real number of crossings inside. A broad translucent band along the river: a site the reports place only somewhere on that stretch (a reach or a county); a dashed circle: a site known only to be near a named place. Each is counted once.'}));
   map.on('overlayadd overlayremove', function () {
     legend.classList.toggle('gt-off', !map.hasLayer(clusters));
   });
