@@ -102,6 +102,7 @@ def template(tmp_path_factory) -> Path:
     for i, (lon, lat) in enumerate([(127.2696, 41.5195), (128.18, 41.41), (127.9, 41.45)]):
         add = ["crossings", "add", "--lon", str(lon), "--lat", str(lat), "--kind", "ford"]
         more = ["--source", f"Example {i}", "--reported", f"2025-11-0{i + 1}", "--synthetic"]
+        more.append("--allow-near")  # the bundled record has sites near Hyesan already
         subprocess.run(
             [BIN / "geotrack", *add, *more, "--max-border-km", "20"],
             cwd=root,

@@ -214,8 +214,8 @@ def add_cmd(
     Example:
         geotrack crossings add --lon 127.27 --lat 41.51 --kind ford \\
             --source "NK News" --reported 2025-12-16 --reliability B --credibility 3
-        geotrack crossings add --km-from Hyesan --km 10 --downstream --kind ice_road \\
-            --as-printed "10 km downstream of Hyesan" --source ASIAPRESS --reported 2019-12
+        geotrack crossings add --km-from Kimhyongjik-up --km 20 --upstream --kind ford \\
+            --as-printed "20 km upstream of Kimhyongjik" --source "Example (SYNTHETIC)"
     """
     where = _where(kw)
     if (lon is None) != (lat is None):

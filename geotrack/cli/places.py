@@ -33,8 +33,8 @@ def add_cmd(workspace, name, lon, lat, source, name_local, country, notes, reaso
 
     \b
     Example:
-        geotrack places add Songjon-ri --name-local 송전리 --country KP \\
-            --lon 127.95 --lat 41.43 --source "GeoNames 1234567"
+        geotrack places add Example-ri --name-local 예시리 --country KP \\
+            --lon 128.1 --lat 41.38 --source "SYNTHETIC example place"
     """
     ws = open_workspace(workspace)
     record = {"name": name, "lon": lon, "lat": lat, "source": source}
