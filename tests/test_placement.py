@@ -204,7 +204,7 @@ def test_ambiguous_names_list_every_candidate():
     [
         ({"near": "Hyesan", "lon": 128.1, "lat": 41.4}, ["give either a coordinate", "not both"]),
         ({"near": "Hyesan", "county": "Hyesan"}, ["place a site one way"]),
-        ({"km_from": "Hyesan", "km": 10}, ["direction=None", "--downstream or --upstream"]),
+        ({"km_from": "Hyesan", "km": 10}, ["direction: is needed", "--downstream or --upstream"]),
         ({"near": "Hyesan", "km": 10}, ["km=10", "does not go with near"]),
         ({"within_km": 3}, ["these options need one of them"]),
         (
@@ -408,7 +408,7 @@ def test_user_places_are_validated_locked_and_in_the_history(ws):
     before = ws.places.path.read_bytes()
     for rec, words in [
         ({"name": "X", "lon": 41.4, "lat": 128.1, "source": "s"}, "looks swapped"),
-        ({"name": "X", "lon": 128.1, "lat": 41.4}, "source=None: is required"),
+        ({"name": "X", "lon": 128.1, "lat": 41.4}, "source: is required"),
         ({"name": "--", "lon": 128.1, "lat": 41.4, "source": "s"}, "no letters"),
         ({"name": "X", "lon": 128.1, "lat": 41.4, "source": "s", "country": "RU"}, "CN or KP"),
         ({"name": "Far", "lon": 126.4, "lat": 41.94, "source": "s"}, "km from the river line"),
