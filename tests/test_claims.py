@@ -289,3 +289,25 @@ def test_a_hand_edit_is_reported_by_validate(ws):
     data = ws.claims.path.read_bytes().replace(b'"count":5', b'"count":6', 1)
     ws.claims.path.write_bytes(data)
     assert any("differs from the replay" in p.message for p in validate_claims(ws))
+
+
+@pytest.mark.parametrize(
+    ("rec", "words"),
+    [
+        ({**RELAY, "published": "1800-01-01"}, "before 1900-01-01"),
+        ({**RELAY, "published": "2099-01"}, "after today"),
+        ({**RELAY, "language": "English!"}, "language code"),
+    ],
+)
+def test_relay_dates_and_codes_are_bounded(rec, words):
+    with pytest.raises(ValidationError, match=words):
+        normalize_relay(rec)
+
+
+def test_an_edit_to_an_unknown_place_lists_the_candidates_and_writes_nothing(ws):
+    add_claim(ws, CLAIM, RELAY)
+    before = files(ws)
+    with pytest.raises(ValidationError) as exc:
+        edit_claim(ws, "C1", {"area": {"kind": "between", "between": ["Hyesan", "Atlantis"]}})
+    assert "Atlantis" in str(exc.value) and "Kimjongsuk-up" in str(exc.value)
+    assert files(ws) == before
