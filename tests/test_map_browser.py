@@ -49,6 +49,7 @@ def page_file(tmp_path_factory):
             )
         )
     feats.append(crossing(200, 60.0, ws.stretch, event_start="2024-01", event_end="2024-02"))
+    feats.append(crossing(201, 64.0, ws.stretch, url="http://0x7f.1/admin"))
     spec = trade_chart_spec(trade_rows(), crossings=feats, width=290, height=170)
     payload = map_payload(
         feats,
@@ -124,6 +125,18 @@ def test_popup_shows_the_report_and_hostile_text_literally(loaded):
     assert run.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
     assert run.evaluate("typeof window.pwned") == "undefined"
     assert run.page_errors == []
+
+
+def test_a_source_link_shows_where_it_really_goes(loaded):
+    # was: the source's name as the only text of a link to http://0x7f.1/ (= 127.0.0.1)
+    run, _ = loaded
+    run.evaluate("window.geotrack.openPopup(window.geotrack.indexOf('YLU-0201'))")
+    src = run.evaluate("document.querySelector('.leaflet-popup-content .gt-rep-src').textContent")
+    assert "Test source (made up for a unit test)" in src and "→ 127.0.0.1" in src
+    hrefs = run.evaluate(
+        "Array.from(document.querySelectorAll('.leaflet-popup-content a')).map(a => a.href)"
+    )
+    assert hrefs == ["http://127.0.0.1/admin"]
 
 
 def test_popup_of_a_plain_crossing(loaded):

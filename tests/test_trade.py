@@ -844,3 +844,13 @@ def test_temporary_files_of_killed_writers_are_removed_under_the_lock(tmp_path):
     with storage._locked(ws):
         pass
     assert stray_temp_files(ws / "trade.csv") == []
+
+
+def test_an_article_date_in_the_future_does_not_win_the_selection():
+    # was: a typo'd date (2205 for 2025) made its figure the "most recent" and chosen
+    rows = [
+        TradeRow("2020-01", D("10"), source="real", article_date="2020-02-01", row_id="T0001"),
+        TradeRow("2020-01", D("99"), source="typo", article_date="2205-02-01", row_id="T0002"),
+    ]
+    assert choose_figures(rows)[("2020-01", "total_trade", "USD")].source == "real"
+    assert "one after today, counts as oldest" in SelectionRule().describe()

@@ -11,6 +11,7 @@ __all__ = ["DEFAULT_RULE", "Conflict", "SelectionRule", "choose_figures", "find_
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +26,8 @@ class SelectionRule:
     if *use_recorded*; (2) the sources in *prefer_sources*, earliest first
     (case-insensitive substring match on the source name); (3) figures with
     fewer warning flags, weighed in the order of :data:`FLAGS` (doubtful
-    first); (4) the most recent article date (none counts as oldest); (5) more
+    first); (4) the most recent article date (none, or one after today, counts
+    as oldest: a future date is a typo, not news); (5) more
     decimal places; (6) the earlier row in the table.  The other figures are
     kept and listed as conflicts.
 
@@ -47,7 +49,7 @@ class SelectionRule:
             len(self.prefer_sources),
         )
         quality = tuple(1 if code in fig.flags else 0 for code in FLAGS)
-        when = tuple(-x for x in _date_key(fig.article_date))
+        when = tuple(-x for x in _trusted_date(fig.article_date))
         places = -max(0, -int(fig.value.as_tuple().exponent))  # type: ignore[operator]
         return (recorded, pref, quality, when, places, fig.order)
 
@@ -63,7 +65,7 @@ class SelectionRule:
         if self.prefer_sources:
             parts.append("sources in this order: " + ", ".join(self.prefer_sources))
         parts.append("figures with fewer warning flags (weighed: " + ", ".join(FLAGS) + ")")
-        parts.append("the most recent article date")
+        parts.append("the most recent article date (none, or one after today, counts as oldest)")
         parts.append("more decimal places")
         parts.append("the earlier row in the table")
         steps = "; ".join(f"({i}) {p}" for i, p in enumerate(parts, 1))
@@ -71,6 +73,19 @@ class SelectionRule:
             f"Figure chosen per month, flow and currency by: {steps}. "
             "Every other figure is kept and listed as a conflict."
         )
+
+
+def _trusted_date(text: str) -> tuple[int, int, int]:
+    """An article date as step 4 of the rule ranks it: a date after today (UTC) as none.
+
+    Examples
+    --------
+    >>> _trusted_date("2025-12-19"), _trusted_date("2999-01-01"), _trusted_date("")
+    ((2025, 12, 19), (0, 0, 0), (0, 0, 0))
+    """
+    key = _date_key(text)
+    today = datetime.now(UTC).date()
+    return (0, 0, 0) if key > (today.year, today.month, today.day) else key
 
 
 #: The rule used when the user gives none.

@@ -55,7 +55,7 @@
       if (figs.length) li.appendChild(el('div', {cls: 'gt-small', text: 'prints: ' + figs.join(', ')}));
       if (r.quote) li.appendChild(el('blockquote', {cls: 'gt-quote', text: r.quote}));
       var href = safeHref(r.url);
-      if (href) li.appendChild(el('a', {href: href, target: '_blank', rel: 'noopener noreferrer', text: r.url}));
+      if (href) li.appendChild(el('a', {href: href, target: '_blank', rel: 'noopener noreferrer', text: href}));
       else if (r.url) li.appendChild(el('div', {cls: 'gt-small', text: r.url}));
       ul.appendChild(li);
     });

@@ -79,9 +79,13 @@
     return 'km ' + fmt(C.km[i], 2) + ' · ' + side + ' · ' + fmt(Math.abs(off), 0) + ' m from the river line';
   }
   function linkOrText(url, label) {
+    // A link shows where it really goes: the browser's normalised address (an obfuscated
+    // host such as 0x7f.1 is shown as 127.0.0.1, an IDN in punycode), beside any label.
     var href = safeHref(url);
-    if (href) return el('a', {href: href, target: '_blank', rel: 'noopener noreferrer nofollow', text: label || url});
-    return el('span', {cls: 'gt-nolink', text: url});
+    if (!href) return el('span', {cls: 'gt-nolink', text: url});
+    var a = el('a', {href: href, target: '_blank', rel: 'noopener noreferrer nofollow', text: label || href});
+    if (!label) return a;
+    return el('span', null, a, el('span', {cls: 'gt-small gt-dest', text: ' → ' + new URL(href).host}));
   }
   function buildPopup(i) {
     var box = el('div', {cls: 'gt-pop'});
