@@ -162,10 +162,14 @@ class Placer:
         self.stretch = stretch
         self.gazetteer = gazetteer
         self.counties = tuple(counties)
-        self.index = stretch.index
-        self.length_km = self.index.length_m / 1000.0
+        self.length_km = stretch.line_m.length / 1000.0
 
     # -- where things are ------------------------------------------------
+    @property
+    def index(self):
+        """The stretch's :class:`~geotrack.linear.LineIndex` (built on first use)."""
+        return self.stretch.index
+
     def locate(self, lon: Iterable[float], lat: Iterable[float]) -> tuple[np.ndarray, ...]:
         """Chainage (km), signed offset (m, + = CN side) and bank of WGS 84 points.
 
@@ -180,8 +184,28 @@ class Placer:
         from geotrack.linear import bank
 
         x, y = to_measure(np.asarray(list(lon), float), np.asarray(list(lat), float))
-        loc = self.index.locate(np.atleast_1d(x), np.atleast_1d(y))
-        return loc.chainage_m / 1000.0, loc.offset_m, bank(loc.offset_m, on_line="")
+        x, y = np.atleast_1d(x), np.atleast_1d(y)
+        if len(x) <= _FEW:
+            chain_m, off = self._locate_few(x, y)
+        else:  # the compiled index pays off (and is loaded) only for many points
+            loc = self.index.locate(x, y)
+            chain_m, off = loc.chainage_m, loc.offset_m
+        return chain_m / 1000.0, off, bank(off, on_line="")
+
+    def _locate_few(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Chainage and signed offset (m) of a few points with GEOS (no compiled kernels)."""
+        import shapely
+
+        line = self.stretch.line_m
+        pts = shapely.points(x, y)
+        d = shapely.line_locate_point(line, pts)
+        dist = shapely.distance(line, pts)
+        a = shapely.get_coordinates(shapely.line_interpolate_point(line, np.maximum(d - 1.0, 0.0)))
+        b = shapely.get_coordinates(
+            shapely.line_interpolate_point(line, np.minimum(d + 1.0, line.length))
+        )
+        cross = (b[:, 0] - a[:, 0]) * (y - a[:, 1]) - (b[:, 1] - a[:, 1]) * (x - a[:, 0])
+        return d, np.sign(cross) * dist
 
     def place_chainage(self, place: Place, *, field_name: str) -> float:
         """Chainage (km) of the point of the line nearest *place*; refuse a place far from it."""
@@ -592,6 +616,12 @@ def _side(value: object) -> str | None:
     )
 
 
+#: Up to this many points, :meth:`Placer.locate` uses GEOS instead of the compiled index.
+_FEW = 64
+#: Up to this many new sites, near_pairs compares every pair directly (no spatial index).
+_DIRECT_MAX = 16
+
+
 def _spread_of(props: Mapping[str, Any]) -> tuple[float, float]:
     lo, hi = props.get("chainage_from_km"), props.get("chainage_to_km")
     if lo is None or hi is None:
@@ -635,14 +665,15 @@ def near_pairs(
     """
     if not new or not old:
         return []
-    import shapely
 
     def arrays(feats):
         ll = np.array([f["geometry"]["coordinates"][:2] for f in feats], dtype=float)
         x, y = to_measure(ll[:, 0], ll[:, 1])
         r = np.array([float(f["properties"].get("uncertainty_m") or 0.0) for f in feats])
         spread = np.array([_spread_of(f["properties"]) for f in feats], dtype=float)
-        km = placer.index.locate(np.asarray(x), np.asarray(y)).chainage_m / 1000.0
+        km = np.array([f["properties"].get("chainage_km") for f in feats], dtype=float)
+        if np.isnan(km).any():  # not stored (an older layer): measure
+            km = placer.index.locate(np.asarray(x), np.asarray(y)).chainage_m / 1000.0
         return np.asarray(x), np.asarray(y), r, spread, km
 
     nx, ny, nr, ns, nk = arrays(new)
@@ -650,16 +681,28 @@ def near_pairs(
     ndisk, odisk = np.isnan(ns[:, 0]), np.isnan(os_[:, 0])
     pairs: set[tuple[int, int]] = set()
     reach = max(nr[ndisk].max(initial=0.0), orad[odisk].max(initial=0.0))
-    tree = shapely.STRtree(shapely.points(ox, oy))
-    i_new, j_old = tree.query(shapely.points(nx, ny), predicate="dwithin", distance=reach)
+    if len(nx) <= _DIRECT_MAX:  # a few new sites: every distance, vectorised
+        i_new = np.repeat(np.arange(len(nx)), len(ox))
+        j_old = np.tile(np.arange(len(ox)), len(nx))
+    else:
+        import shapely
+
+        tree = shapely.STRtree(shapely.points(ox, oy))
+        i_new, j_old = tree.query(shapely.points(nx, ny), predicate="dwithin", distance=reach)
     d = np.hypot(nx[i_new] - ox[j_old], ny[i_new] - oy[j_old])
     lim = np.maximum(
         np.where(ndisk[i_new], nr[i_new], 0.0), np.where(odisk[j_old], orad[j_old], 0.0)
     )
     pairs.update(zip(i_new[d <= lim].tolist(), j_old[d <= lim].tolist(), strict=True))
-    for j in np.flatnonzero(~odisk):
-        hit = np.flatnonzero((nk >= os_[j, 0]) & (nk <= os_[j, 1]))
-        pairs.update((int(i), int(j)) for i in hit)
+    spread_old = np.flatnonzero(~odisk)
+    if len(nk) <= len(spread_old):  # one add against a large layer: loop over the new sites
+        for i in range(len(nk)):
+            inside = (os_[spread_old, 0] <= nk[i]) & (os_[spread_old, 1] >= nk[i])
+            pairs.update((i, int(j)) for j in spread_old[inside])
+    else:
+        for j in spread_old:
+            hit = np.flatnonzero((nk >= os_[j, 0]) & (nk <= os_[j, 1]))
+            pairs.update((int(i), int(j)) for i in hit)
     for i in np.flatnonzero(~ndisk):
         hit = np.flatnonzero((ok >= ns[i, 0]) & (ok <= ns[i, 1]))
         pairs.update((int(i), int(j)) for j in hit)

@@ -524,6 +524,29 @@ class LayerStore:
         data = self._read_bytes()
         return [] if data is None else self._parse(data)["features"]
 
+    def read_one(self, fid: str) -> dict[str, Any] | None:
+        """One feature by id, or None; parses only its line in a file geotrack wrote.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> store = LayerStore(pathlib.Path(tempfile.mkdtemp()), "things")
+        >>> with store.transaction(op="add") as tx:
+        ...     tx.put({"type": "Feature", "id": "A-0001", "geometry": None, "properties": {}})
+        >>> store.read_one("A-0001")["id"], store.read_one("A-0002")
+        ('A-0001', None)
+        """
+        data = self._read_bytes()
+        if data is None:
+            return None
+        key = b'\n{"type":"Feature","id":' + orjson.dumps(fid) + b","
+        at = data.find(key)
+        if at >= 0 and data.startswith(b'"features":[', data.find(b"\n") - 12):
+            end = data.find(b"\n", at + 1)
+            return orjson.loads(data[at + 1 : end].rstrip(b","))
+        line = self._load()[1].get(fid)  # a file written by hand: parse it all
+        return None if line is None else orjson.loads(line)
+
     def ensure_exists(self) -> None:
         """Write an empty layer if the file does not exist yet."""
         with self.lock():

@@ -115,7 +115,7 @@ def _where(kw: dict[str, Any]) -> dict[str, Any]:
 def _say_where(ws, fids: list[str]) -> None:
     from geotrack.placement import site_phrases
 
-    feats = [f for f in ws.read_crossings(include_retired=True) if f["id"] in set(fids)]
+    feats = [f for f in map(ws.crossings.read_one, fids) if f is not None]
     for f, phrase in zip(feats, site_phrases(feats, ws.placer), strict=True):
         click.echo(f"{f['id']} {terminal_safe(phrase)}", err=True)
 
@@ -238,7 +238,7 @@ def add_cmd(
     )
     _say_where(ws, [fid])
     if as_json:
-        emit_json(next(f for f in ws.read_crossings() if f["id"] == fid))
+        emit_json(ws.crossings.read_one(fid))
     else:
         click.echo(fid)
 
