@@ -219,3 +219,33 @@ def test_times_of_day_and_offsets_are_kept_in_utc():
         "event_end_utc": "2025-10-02T23:00:00Z",
     }
     assert parse_when("2025-10-01 08:00") == ("2025-10-01", "2025-10-01T08:00")
+
+
+def test_a_preset_date_with_a_time_of_day_keeps_it():
+    from geotrack.importers.presets import get_preset
+
+    data = (
+        b"#,INCIDENT TITLE,INCIDENT DATE,LATITUDE,LONGITUDE,VERIFIED\n"
+        b"7,SYNTHETIC,2025-01-02 14:31:00,41.5195,127.2696,NO\n"
+    )
+    (rec,) = read(data, "csv", preset=get_preset(None, "ushahidi")).records
+    assert (rec["event_start"], rec["source_ref"], rec["name"]) == ("2025-01-02", "7", "SYNTHETIC")
+    assert rec["extra"] == {"VERIFIED": "NO", "event_start_time": "2025-01-02T14:31:00"}
+    assert (rec["source_type"], rec["source_name"]) == ("informant", "Ushahidi")
+
+
+def test_a_kmz_with_only_outside_links_names_them(ws, tmp_path):
+    import zipfile
+
+    from click.testing import CliRunner
+
+    from geotrack.cli.main import cli
+
+    path = tmp_path / "links.kmz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("doc.kml", kml("<NetworkLink><Link><href>http://example.org/live.kml</href>"
+                                  "</Link></NetworkLink>").decode())  # fmt: skip
+    res = CliRunner().invoke(cli, ["crossings", "import", "-w", str(ws.path), str(path)])
+    assert res.exit_code == 1
+    assert "no crossings to import" in res.stderr
+    assert "NetworkLink to 'http://example.org/live.kml' in doc.kml not followed" in res.stderr

@@ -383,6 +383,14 @@ def import_cmd(
         raise ValidationError(
             prep.problems, header=f"{prep.problems.total} problem(s); nothing was written:"
         )
+    if not prep.records:
+        from geotrack.errors import DataError
+
+        said = "; ".join(prep.summary["notes"])
+        raise DataError(
+            "no crossings to import: the input holds no features or rows"
+            + (f" ({said})" if said else "")
+        )
     done = merge_crossings(
         ws,
         prep.records,

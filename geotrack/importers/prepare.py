@@ -33,15 +33,8 @@ from geotrack.importers.csv_in import WKT_NAMES
 from geotrack.importers.fields import ColumnMapper, FieldSet
 from geotrack.importers.values import parse_when
 from geotrack.placement import WORD_KEYS
-from geotrack.schema import PLACEMENT_FIELDS, REPORT_FIELDS, is_crossing_id
+from geotrack.schema import PLACEMENT_FIELDS, REPORT_FIELDS, SITE_FIELDS, is_crossing_id
 
-#: Site keys of a flat record (the rest are report fields).
-SITE_KEYS = (
-    "id", "lon", "lat", "name", "kind", "status", "location_precision", "uncertainty_m",
-    "datum", "synthetic", "original_lon", "original_lat",
-    # where a site is in words (see geotrack.placement), and how it was placed
-    "at", *WORD_KEYS, *PLACEMENT_FIELDS,
-)  # fmt: skip
 _DERIVED = {
     "n_reports": "derived from the reports",
     "first_reported": "derived from the reports",
@@ -59,6 +52,20 @@ _DERIVED = {
     "fid": "the GeoPackage row number",
     **dict.fromkeys(WKT_NAMES, "the location, read from it"),
 }
+#: Site keys of a flat record (the rest are report fields): the location, the schema's site
+#: fields but the derived ones, and where a site is in words (see geotrack.placement).
+SITE_KEYS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (
+            "lon",
+            "lat",
+            *(f for f in SITE_FIELDS if f not in _DERIVED and f != "reports"),
+            "at",
+            *WORD_KEYS,
+            *PLACEMENT_FIELDS,
+        )
+    )
+)
 #: The fields a crossings import accepts, their aliases and the derived fields it ignores.
 CROSSING_FIELDS = FieldSet(
     fields=(*SITE_KEYS, *REPORT_FIELDS),
@@ -134,10 +141,12 @@ def _dates(rep: dict[str, Any], extra: dict[str, Any], formats: tuple[str, ...])
         if isinstance(value, str) and formats:
             for fmt in formats:
                 try:
-                    value = datetime.strptime(value.strip(), fmt).date().isoformat()
-                    break
+                    when = datetime.strptime(value.strip(), fmt)
                 except ValueError:
                     continue
+                # a time of day is kept (as parse_when keeps one without an offset)
+                value = when.isoformat() if "%H" in fmt or "%I" in fmt else when.date().isoformat()
+                break
         day, instant = parse_when(value)
         if value is not None:
             rep[key] = day
