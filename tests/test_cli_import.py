@@ -261,3 +261,39 @@ def test_conflicting_rows_for_one_site_in_a_csv(ws, w, tmp_path):
         "a",
         "b",
     ]
+
+
+# -- presets -----------------------------------------------------------------------------------
+
+
+def test_presets_builtin_saved_and_unknown(ws, w, tmp_path):
+    path = csv_file(tmp_path, f"Lieu,x_dd,y_dd,Sorte,Qui\nSYNTHETIC,{A[0]},{A[1]},ford,a\n")
+    before = files(ws)
+    res = run("crossings", "import", *w, path, "--preset", "nope")
+    assert res.exit_code == 1
+    assert "preset='nope' does not exist: use one of acled, ushahidi" in res.stderr
+    res = run("crossings", "import", *w, path, "--map", "x_dd=lon", "--map", "y_dd=lat",
+              "--map", "Sorte=kind", "--map", "Qui=source", "--map", "Lieu=name",
+              "--save-preset", "mine", "--dry-run")  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    assert files(ws) == before  # the dry run wrote no crossing
+    saved = json.loads((ws.path / "import_presets.json").read_text())
+    assert saved["mine"]["map"] == {
+        "x_dd": "lon",
+        "y_dd": "lat",
+        "Sorte": "kind",
+        "Qui": "source",
+        "Lieu": "name",
+    }
+    res = run("crossings", "import", *w, path, "--preset", "mine")
+    assert res.exit_code == 0, res.stderr
+    (f,) = ws.read_crossings()
+    assert (f["properties"]["name"], f["properties"]["kind"]) == ("SYNTHETIC", "ford")
+    res = run("crossings", "import", *w, path, "--map", "Sorte=sort", "--save-preset", "bad")
+    assert res.exit_code == 2 and "bad" not in json.loads(
+        (ws.path / "import_presets.json").read_text()
+    )
+    res = run("crossings", "import", *w, path, "--save-preset", "acled")
+    assert res.exit_code == 2 and "is built in" in res.stderr
+    res = run("crossings", "import", *w, path, "--save-preset", "../x")
+    assert res.exit_code == 2 and "preset name" in res.stderr

@@ -149,3 +149,32 @@ def test_an_analyst_edit_in_qgis_comes_back_as_an_edit(exported, tmp_path):
     assert got["properties"]["datum"] == "wgs84"  # moved in QGIS: a WGS 84 position
     entry = list(copy.crossings.history())[-1]
     assert entry.op == "edit" and [c.id for c in entry.changes] == [feat["id"]]
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "kmz", "csv"])
+def test_export_then_import_as_real_processes(exported_without_nul, tmp_path, fmt):
+    """``geotrack export`` then ``geotrack crossings import`` into an empty workspace."""
+    import json
+    import subprocess
+    import sys
+
+    ws, _ = exported_without_nul
+
+    def geotrack(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "geotrack", *args], capture_output=True, text=True, timeout=300
+        )
+
+    out = tmp_path / "out"
+    res = geotrack("export", "-w", str(ws.path), "-o", str(out), "--format", fmt)
+    assert res.returncode == 0, res.stderr
+    fresh = tmp_path / "fresh"
+    assert geotrack("init", str(fresh), "--empty").returncode == 0
+    res = geotrack("crossings", "import", "-w", str(fresh), str(out / FILES[fmt]), "--json")
+    assert res.returncode == 0, res.stderr
+    ids = [f["id"] for f in ws.read_crossings()]
+    assert json.loads(res.stdout)["ids"] == ids
+    res = geotrack("crossings", "import", "-w", str(ws.path), str(out / FILES[fmt]),
+                   "--update-existing", "--json")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["unchanged"] == len(ids)
