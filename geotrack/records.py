@@ -205,6 +205,9 @@ def build_features(
             except DataError as exc:  # a datum offset that leaves the valid range
                 problems.append(Problem("lon", olon, str(exc), row))
                 continue
+            if rec.get("placement") not in (None, "", "coordinate"):
+                # an export of a site placed from words: its point is geotrack's, not reported
+                olon = olat = None
         coords.append((lon, lat))
         props = {"id": fid, **site}
         props["original_lon"], props["original_lat"] = olon, olat

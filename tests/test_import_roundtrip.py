@@ -138,7 +138,8 @@ def test_an_analyst_edit_in_qgis_comes_back_as_an_edit(exported, tmp_path):
     doc = orjson.loads((out / FILES["geojson"]).read_bytes())
     feat = doc["features"][1]
     feat["properties"]["status"] = "destroyed"
-    feat["geometry"]["coordinates"][0] += 0.001
+    feat["properties"]["bank"] = None  # moved onto the line: the analyst clears the bank
+    feat["geometry"]["coordinates"][1] += 0.0001  # 11 m north
     edited = orjson.dumps(doc)
     prep = read_crossings(io.BytesIO(edited), fmt="geojson")
     done = merge_crossings(copy, prep.records, rows=prep.rows, update_existing=True)
@@ -178,3 +179,26 @@ def test_export_then_import_as_real_processes(exported_without_nul, tmp_path, fm
                    "--update-existing", "--json")  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["unchanged"] == len(ids)
+
+
+@pytest.fixture(scope="module")
+def public_record(tmp_path_factory):
+    """The bundled public record (sites placed from words, claims) and its exports."""
+    folder = tmp_path_factory.mktemp("public")
+    ws = init_workspace(folder / "ws", public_record=True)
+    export_workspace(ws, folder / "out", formats=["gpkg", "geojson", "kml", "kmz", "csv"])
+    return ws, folder / "out"
+
+
+@pytest.mark.parametrize("fmt", list(FILES))
+def test_the_public_record_comes_back_unchanged(public_record, tmp_path, fmt):
+    """Sites placed from words keep their placement and no reported coordinate."""
+    ws, out = public_record
+    before = ws.crossings.path.read_bytes()
+    prep = read_crossings(out / FILES[fmt])
+    done = merge_crossings(ws, prep.records, rows=prep.rows, update_existing=True)
+    assert done["updated"] == [] and len(done["unchanged"]) == len(ws.read_crossings())
+    assert ws.crossings.path.read_bytes() == before
+    fresh = init_workspace(tmp_path / "fresh", public_record=False)
+    merge_crossings(fresh, prep.records, rows=prep.rows)
+    assert _comparable(fresh.read_crossings()) == _comparable(ws.read_crossings())
