@@ -88,7 +88,7 @@ with fiona.open(sys.argv[1], "a", layer="crossings") as sink:
 '''
 
 ADD = ["--lon", "127.2696", "--lat", "41.5195", "--kind", "ford"]
-ADD += ["--source", "SYNTHETIC single add", "--synthetic"]
+ADD += ["--source", "SYNTHETIC single add", "--synthetic", "--allow-near"]
 
 
 def measured(cmd: list[str], **kw) -> tuple[float, float]:
