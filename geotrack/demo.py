@@ -202,18 +202,15 @@ def create_demo(
                 "the demo there, or choose a new folder (nothing was changed)"
             )
         ws = init_workspace(folder, exist_ok=True)
-        real = [
-            f["id"]
-            for f in ws.read_crossings(include_retired=True)
-            if not f["properties"].get("synthetic")
-        ]
-        if real:
-            raise StorageError(
-                f"demo={str(folder)!r} holds {len(real)} crossing(s) that are not synthetic "
-                f"(first: {real[0]}): geotrack demo never overwrites real records; choose a "
-                "new folder"
-            )
+        # The "all synthetic?" check and the removal see the same state, under one lock.
         with ws.crossings.transaction(op="demo-reset", reason="geotrack demo --overwrite") as tx:
+            real = [fid for fid in tx.features if not tx.get(fid)["properties"].get("synthetic")]
+            if real:
+                raise StorageError(
+                    f"demo={str(folder)!r} holds {len(real)} crossing(s) that are not synthetic "
+                    f"(first: {sorted(real)[0]}): geotrack demo never overwrites real records; "
+                    "choose a new folder (nothing was changed)"
+                )
             for fid in list(tx.features):
                 tx.remove(fid)
     else:

@@ -23,8 +23,7 @@ __all__ = [
 ]
 
 import logging
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -53,7 +52,9 @@ from geotrack.schema import (
     normalize_site,
     order_crossing,
 )
-from geotrack.store import HistoryEntry, LayerStore, utc_now
+from geotrack.storage import ID_DIGITS_MAX, HistoryEntry, Layer, LayerTransaction, id_number
+from geotrack.store import history_problems as history_file_problems
+from geotrack.store import utc_now
 from geotrack.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -83,20 +84,15 @@ _IGNORED_ON_IMPORT = {
 }
 
 
-def _next_ids(existing: Iterable[str], n: int) -> list[str]:
-    top = 0
-    for fid in existing:
-        m = re.match(rf"^{ID_PREFIX}-(\d+)$", fid)
-        if m:
-            top = max(top, int(m.group(1)))
-    return [f"{ID_PREFIX}-{top + i:04d}" for i in range(1, n + 1)]
+#: A kept (imported) id must leave room for this many new ids below the 9-digit limit.
+ID_HEADROOM = 1_000_000
 
 
 def build_features(
     records: Sequence[Mapping[str, Any]],
     *,
     ws: Workspace,
-    existing_ids: Iterable[str] = (),
+    existing_ids: Container[str] = (),
     max_border_km: float | None = DEFAULT_MAX_BORDER_KM,
     rows: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
@@ -109,8 +105,9 @@ def build_features(
         ``reports`` list or flat report fields (``source_name``, ``url``, ...).
     ws : Workspace
         For the border-distance check.
-    existing_ids : iterable of str
-        Ids already in the layer (a given id equal to one of them is a duplicate).
+    existing_ids : container of str
+        Ids already in the layer (a given id equal to one of them is a duplicate);
+        only membership is asked, so a database can answer it row by row.
     max_border_km : float or None
         Refuse points farther than this from the border; None skips the check.
     rows : sequence of str, optional
@@ -122,7 +119,7 @@ def build_features(
         Listing every problem of every record; nothing is built.
     """
     problems: list[Problem] = ProblemList()
-    existing = set(existing_ids)
+    existing = existing_ids
     seen: dict[str, str] = {}
     placer = ws.placer() if ws is not None else None
     now = utc_now()
@@ -136,6 +133,17 @@ def build_features(
             if not is_crossing_id(fid):
                 problems.append(
                     Problem("id", fid, "must look like YLU-0001 (letters, '-', 4+ digits)", row)
+                )
+            elif (id_number(fid, ID_PREFIX) or 0) > 10**ID_DIGITS_MAX - 1 - ID_HEADROOM:
+                problems.append(
+                    Problem(
+                        "id",
+                        fid,
+                        f"is too close to the last id the pattern allows ({ID_PREFIX}-"
+                        f"{10**ID_DIGITS_MAX - 1}): geotrack could give no new ids after it; "
+                        "renumber it or leave the id out to get a fresh one",
+                        row,
+                    )
                 )
             elif fid in existing:
                 problems.append(
@@ -440,9 +448,10 @@ def _refuse_near(feats: list[dict[str, Any]], tx, ws: Workspace, rows) -> None:
     raise NearDuplicateError("\n".join(lines))
 
 
-def _stamp_ids(features: list[dict[str, Any]], existing: Iterable[str]) -> list[dict[str, Any]]:
-    taken = set(existing) | {f["id"] for f in features if f["id"]}
-    fresh = iter(_next_ids(taken, sum(1 for f in features if not f["id"])))
+def _stamp_ids(features: list[dict[str, Any]], tx: LayerTransaction) -> list[dict[str, Any]]:
+    """Give fresh ids to features without one; kept ids move the id counter past them."""
+    tx.reserve_ids(f["id"] for f in features if f["id"])
+    fresh = iter(tx.new_ids(sum(1 for f in features if not f["id"])))
     for f in features:
         if not f["id"]:
             f["id"] = f["properties"]["id"] = next(fresh)
@@ -616,13 +625,13 @@ def merge_crossings(
                 "updated": [f["id"] for f in changed],
                 "unchanged": unchanged,
             }
-        _stamp_ids(feats, tx.features)
+        _stamp_ids(feats, tx)
         done = {"new": [f["id"] for f in feats], "updated": [f["id"] for f in changed]}
         for f in [*feats, *changed]:
             tx.put(f)  # stages its own ordered copy
         del feats, changed  # so that only that copy stays in memory while the layer is written
         if len(records) > 1:
-            log.info("all valid; writing %s and its history", ws.crossings.path)
+            log.info("all valid; writing %s and its history", ws.crossings.describe())
     return {**done, "unchanged": unchanged}
 
 
@@ -923,9 +932,25 @@ def retire_crossing(
     return new
 
 
-def undo(ws: Workspace, *, user: str | None = None) -> HistoryEntry:
-    """Revert the latest change to the crossings layer (recorded as an ``undo``)."""
-    return ws.crossings.undo(user=user)
+def undo(ws: Workspace, *, op: int | None = None, user: str | None = None) -> HistoryEntry:
+    """Revert your latest change to the crossings layer, or operation *op*.
+
+    The revert is a new ``undo`` entry in the history (it can be undone in turn);
+    it is refused, naming who changed what since, when a later change depends on
+    it (see :func:`geotrack.storage.plan_undo`).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from geotrack.workspace import init_workspace
+    >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w")
+    >>> fid = add_crossing(ws, {"lon": 127.27, "lat": 41.51, "kind": "ford", "source_name": "X"})
+    >>> undo(ws).undoes, ws.read_crossings()
+    (1, [])
+    >>> add_crossing(ws, {"lon": 127.27, "lat": 41.51, "kind": "ford", "source_name": "X"})
+    'YLU-0002'
+    """
+    return ws.crossings.undo(op=op, user=user)
 
 
 def validate_workspace(ws: Workspace) -> list[Problem]:
@@ -934,11 +959,17 @@ def validate_workspace(ws: Workspace) -> list[Problem]:
     Checks: the reference layers load; the stretch is one LineString; the
     crossings layer is a valid FeatureCollection of Points with valid records
     and unique ids; the layer equals the replay of its history; named windows
-    lie on the line.  First it completes any write a killed process logged but
-    did not finish (see :meth:`geotrack.store.LayerStore.recover`).
+    lie on the line; every line of the crossings history and of the trade history
+    is a readable entry (damage reported by line number).  First it completes
+    any write a killed process logged but did not finish, and says so when it
+    rebuilt the layer from its history (see :meth:`geotrack.storage.Layer.recover`).
     """
+    from geotrack.trade import HISTORY_FILE as TRADE_HISTORY_FILE
+
     problems: list[Problem] = []
     ws.crossings.recover_if_writable()
+    problems.extend(ws.crossings.check_history())
+    problems.extend(history_file_problems(ws.path / TRADE_HISTORY_FILE))
     for name in ("stretch", "border_wgs84", "towns", "county_segments"):
         try:
             getattr(ws, name)
@@ -1003,7 +1034,7 @@ def _place_problems(ws: Workspace) -> list[Problem]:
     return problems + history_problems(ws.places, places)
 
 
-def history_problems(store: LayerStore, feats: list[dict[str, Any]]) -> list[Problem]:
+def history_problems(store: Layer, feats: list[dict[str, Any]]) -> list[Problem]:
     """A problem when the layer *feats* differs from the replay of *store*'s history.
 
     Examples
@@ -1016,14 +1047,15 @@ def history_problems(store: LayerStore, feats: list[dict[str, Any]]) -> list[Pro
     """
     replayed = store.replay()
     current = {f["id"]: f for f in feats}
-    if replayed == current or not (replayed or store.history_path.exists()):
+    has_history = next(store.history(skip_damaged=True), None) is not None
+    if replayed == current or not (replayed or has_history):
         return []
     diff = sorted(set(replayed) ^ set(current)) or sorted(
         k for k in current if replayed.get(k) != current[k]
     )
     return [
         Problem(
-            store.history_path.name,
+            "history",
             ", ".join(diff[:5]),
             f"the {store.name} layer differs from the replay of its history for these ids: "
             "the layer was edited outside geotrack; record the edit with geotrack commands",

@@ -1,6 +1,7 @@
-"""One layer on disk: lock, atomic write, append-only history, undo.
+"""The folder store: one layer on disk with lock, atomic write, append-only history, undo.
 
-A :class:`LayerStore` keeps a GeoJSON FeatureCollection (``<name>.geojson``)
+The folder implementation of the storage contract (:mod:`geotrack.storage`):
+:class:`FolderStore` is a workspace folder, and a :class:`LayerStore` keeps a GeoJSON FeatureCollection (``<name>.geojson``)
 and its history (``history.jsonl``).  The history is also the write-ahead log:
 
 1. take an exclusive lock (``fcntl.flock`` through :mod:`filelock`: the
@@ -13,14 +14,17 @@ and its history (``history.jsonl``).  The history is also the write-ahead log:
    one, ``fsync`` the folder.  The layer records the history size it reflects.
 
 Readers never lock: a rename is atomic, so they see the old or the new file,
-never half of one.  This is the one storage interface; a shared PostGIS store
-would implement the same methods.
+never half of one.  No line of the history is ever rewritten or dropped: a line
+that cannot be read is reported by line number (:func:`history_problems`) and an
+append always starts on a new line.  The file helpers here (:func:`atomic_write`,
+:func:`append_line`, :func:`file_lock`) serve every other file geotrack writes.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "Change",
+    "FolderStore",
     "HistoryEntry",
     "LayerStore",
     "Transaction",
@@ -29,7 +33,10 @@ __all__ = [
     "atomic_write",
     "current_user",
     "file_lock",
+    "history_problems",
     "remove_stray_temp_files",
+    "scan_history",
+    "set_aside_torn_tail",
     "stray_temp_files",
     "utc_now",
 ]
@@ -41,8 +48,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,8 +56,17 @@ from typing import Any
 import filelock
 import orjson
 
-from geotrack.errors import DataError, LockError, NotFoundError, StorageError
+from geotrack.errors import DataError, LockError, NotFoundError, Problem, StorageError
 from geotrack.geojson import dumps_feature, loads
+from geotrack.storage import (
+    Change,
+    HistoryEntry,
+    LayerKind,
+    Recovery,
+    entry_from_line,
+    layer_kind,
+    plan_undo,
+)
 
 log = logging.getLogger(__name__)
 
@@ -229,10 +244,13 @@ def file_lock(path: Path, *, timeout: float, what: str) -> Iterator[None]:
 
 
 def append_line(path: Path, line: bytes) -> int:
-    """Append one history line and fsync it; return the file's size before it.
+    """Append history lines and fsync them; return the file's size before.
 
-    A failed append is taken back (the file is truncated, or removed if this
-    append created it), so the history never holds a torn line it reported.
+    The append always starts on a new line: when the file does not end with a
+    newline (a torn or hand-edited last line), one is written first, so two
+    entries never merge.  A failed append is taken back (the file is truncated
+    to its previous size, or removed if this append created it), so the history
+    never holds a torn line it reported.
 
     Raises
     ------
@@ -245,18 +263,29 @@ def append_line(path: Path, line: bytes) -> int:
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "h.jsonl"
     >>> append_line(p, b"{}\\n"), append_line(p, b"{}\\n")
     (0, 3)
+    >>> _ = p.write_bytes(b"{}"); append_line(p, b"[]\\n"); p.read_bytes()
+    2
+    b'{}\\n[]\\n'
     """
     created = not path.exists()
     try:
-        with path.open("ab") as fh:
-            start = fh.tell()
-            try:
-                fh.write(line)
-                fh.flush()
-                os.fsync(fh.fileno())
-            except OSError:
-                fh.truncate(start)
-                raise
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise StorageError(
+            f"could not append to {path}: {exc.strerror}; nothing was changed."
+        ) from exc
+    try:
+        start = os.fstat(fd).st_size
+        if start and os.pread(fd, 1, start - 1) != b"\n":
+            line = b"\n" + line
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, start)
+            raise
     except OSError as exc:
         if created:
             with contextlib.suppress(OSError):
@@ -265,57 +294,68 @@ def append_line(path: Path, line: bytes) -> int:
             f"could not append to {path}: {exc.strerror}; nothing was changed. "
             "Free disk space or fix permissions and try again."
         ) from exc
+    finally:
+        os.close(fd)
     return start
 
 
-@dataclass(frozen=True)
-class Change:
-    """A feature before and after one operation (``None`` = absent)."""
+def set_aside_torn_tail(path: Path) -> bool:
+    """Move an unfinished last append out of a history file into ``<name>.torn``.
 
-    id: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
+    Call it under the history's lock.  A last line with no newline that is not a
+    complete entry can only be an append its writer did not finish (killed, or the
+    disk filled): it was never applied and never reported.  Its bytes are appended
+    to ``<name>.torn`` (kept, for inspection) and cut from the history, with a
+    warning.  A complete entry that only lacks its newline is left as it is.
 
+    Returns
+    -------
+    bool
+        Whether a torn tail was moved.
 
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One line of ``history.jsonl``."""
-
-    seq: int
-    time: str
-    user: str
-    op: str
-    reason: str | None
-    layer: str
-    changes: list[Change]
-    undoes: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The entry as written to the history file."""
-        return {
-            "seq": self.seq,
-            "time": self.time,
-            "user": self.user,
-            "op": self.op,
-            "reason": self.reason,
-            "layer": self.layer,
-            "undoes": self.undoes,
-            "changes": [{"id": c.id, "before": c.before, "after": c.after} for c in self.changes],
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> HistoryEntry:
-        """Read an entry written by :meth:`as_dict`."""
-        return cls(
-            seq=d["seq"],
-            time=d["time"],
-            user=d["user"],
-            op=d["op"],
-            reason=d.get("reason"),
-            layer=d["layer"],
-            undoes=d.get("undoes"),
-            changes=[Change(c["id"], c["before"], c["after"]) for c in d["changes"]],
-        )
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "h.jsonl"
+    >>> _ = p.write_bytes(b'{"seq": 1, "ti')
+    >>> set_aside_torn_tail(p), p.read_bytes(), (p.parent / "h.jsonl.torn").read_bytes()
+    (True, b'', b'{"seq": 1, "ti\\n')
+    """
+    try:
+        with path.open("rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(size - 1, 0))
+            if not size or fh.read(1) == b"\n":
+                return False
+            back = min(size, 1 << 20)
+            while True:
+                fh.seek(size - back)
+                chunk = fh.read(back)
+                cut = chunk.rfind(b"\n")
+                if cut >= 0 or back == size:
+                    break
+                back = min(size, back * 4)
+    except FileNotFoundError:
+        return False
+    tail = chunk[cut + 1 :]
+    try:
+        entry_from_line(tail, lineno=0, what=path.name)
+        return False  # complete, only its newline is missing: the next append adds one
+    except DataError:
+        pass
+    start = size - len(tail)
+    append_line(path.with_name(path.name + ".torn"), tail + b"\n")
+    with path.open("r+b") as fh:
+        fh.truncate(start)
+        os.fsync(fh.fileno())
+    log.warning(
+        "%s ended with an unfinished entry (%d bytes, a writer killed mid-append; never "
+        "applied): moved it to %s.torn",
+        path.name,
+        len(tail),
+        path.name,
+    )
+    return True
 
 
 class _Features(Mapping[str, dict[str, Any]]):
@@ -356,10 +396,19 @@ class Transaction:
     :meth:`LayerStore.transaction` ends without an error.
     """
 
-    def __init__(self, raw: dict[str, bytes], order: Callable[[dict[str, Any]], dict[str, Any]]):
+    def __init__(
+        self,
+        raw: dict[str, bytes],
+        order: Callable[[dict[str, Any]], dict[str, Any]],
+        *,
+        kind: LayerKind | None = None,
+        last_id: int = 0,
+    ):
         self.features = _Features(raw)
         self._order = order
         self._before: dict[str, dict[str, Any] | None] = {}
+        self._kind = kind or LayerKind("layer")
+        self.last_id = max([last_id, *(self._kind.number_of(k) or 0 for k in raw)])
 
     def get(self, fid: str) -> dict[str, Any]:
         """The current feature *fid*, or NotFoundError naming the fix."""
@@ -378,12 +427,29 @@ class Transaction:
         """Add or replace a feature (by its ``id``)."""
         fid = feature["id"]
         self._remember(fid)
+        self.reserve_ids([fid])
         self.features.parsed[fid] = self._order(feature)
 
     def remove(self, fid: str) -> None:
         """Remove a feature (used by undo of an add; everything else retires)."""
         self._remember(fid)
         self.features.parsed[fid] = None
+
+    def new_ids(self, n: int) -> list[str]:
+        """*n* ids never given before in this layer (the counter only grows).
+
+        Raises
+        ------
+        DataError
+            The ids would pass the id pattern's 9 digits.
+        """
+        ids = [self._kind.make_id(self.last_id + i) for i in range(1, n + 1)]
+        self.last_id += n
+        return ids
+
+    def reserve_ids(self, ids: Iterable[str]) -> None:
+        """Make the counter pass *ids* (ids an import keeps), so no later id repeats them."""
+        self.last_id = max([self.last_id, *(self._kind.number_of(i) or 0 for i in ids)])
 
     @property
     def changes(self) -> list[Change]:
@@ -408,8 +474,77 @@ class Transaction:
         return out
 
 
+def scan_history(path: Path) -> Iterator[tuple[int, HistoryEntry | None, str | None]]:
+    """Every line of a history file: ``(line number, entry or None, damage or None)``.
+
+    A line that is not a complete history entry is yielded with what is wrong with
+    it; nothing is skipped, so callers can report damage by line number.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "h.jsonl"
+    >>> _ = p.write_bytes(b'not json\\n')
+    >>> [(n, e, d.split(":")[0]) for n, e, d in scan_history(p)]
+    [(1, None, 'h.jsonl line 1')]
+    """
+    try:
+        fh = path.open("rb")
+    except FileNotFoundError:
+        return
+    with fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                yield lineno, None, f"{path.name} line {lineno}: an empty line"
+                continue
+            try:
+                entry = entry_from_line(line, lineno=lineno, what=path.name)
+            except DataError as exc:
+                yield lineno, None, str(exc)
+            else:
+                yield lineno, entry, None
+
+
+def history_problems(path: Path, *, field: str | None = None) -> list[Problem]:
+    """Every damaged line and every out-of-order ``seq`` of a history file, by line number.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> history_problems(pathlib.Path(tempfile.mkdtemp()) / "missing.jsonl")
+    []
+    """
+    problems = []
+    last: dict[str, int] = {}
+    name = field or path.name
+    for lineno, entry, damage in scan_history(path):
+        if damage is not None:
+            problems.append(
+                Problem(
+                    name,
+                    f"line {lineno}",
+                    f"{damage}: this entry cannot be read and was neither applied nor dropped; "
+                    "restore the file from a backup (or move the line out by hand)",
+                )
+            )
+        elif entry is not None:
+            if entry.seq <= last.get(entry.layer, 0):
+                problems.append(
+                    Problem(
+                        name,
+                        f"line {lineno}",
+                        f"seq={entry.seq} does not follow seq={last[entry.layer]} of layer "
+                        f"{entry.layer!r}: entries were reordered or merged outside geotrack",
+                    )
+                )
+            last[entry.layer] = max(entry.seq, last.get(entry.layer, 0))
+    return problems
+
+
 class LayerStore:
     """A GeoJSON layer with a lock, atomic writes and an append-only history.
+
+    The folder implementation of :class:`geotrack.storage.Layer`.
 
     Parameters
     ----------
@@ -417,10 +552,12 @@ class LayerStore:
         The workspace folder.
     name : str
         The layer name; the file is ``<folder>/<name>.geojson``.
-    history : str
-        File name of the layer's own history in *folder* (one history per layer).
+    history : str, optional
+        File name of the layer's history in *folder* (default: the kind's).
     order : callable, optional
-        Maps a feature to the dict actually written (fixes key order, rounding).
+        Maps a feature to the dict actually written (default: the kind's).
+    kind : LayerKind, optional
+        Default: the kind registered as *name* (see :func:`geotrack.storage.layer_kind`).
 
     Examples
     --------
@@ -439,17 +576,23 @@ class LayerStore:
         folder: Path,
         name: str,
         *,
-        history: str = "history.jsonl",
+        history: str | None = None,
         order: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         lock_timeout: float = LOCK_TIMEOUT_S,
+        kind: LayerKind | None = None,
     ) -> None:
+        self.kind = kind or layer_kind(name)
         self.folder = Path(folder)
         self.name = name
         self.path = self.folder / f"{name}.geojson"
-        self.history_path = self.folder / history
+        self.history_path = self.folder / (history or self.kind.history)
         self.lock_path = self.folder / f".{name}.lock"
-        self._order = order or (lambda f: f)
+        self._order = order or self.kind.order
         self._lock_timeout = lock_timeout
+
+    def describe(self) -> str:
+        """The layer's file, for messages."""
+        return str(self.path)
 
     # -- reading ---------------------------------------------------------
     def _read_bytes(self) -> bytes | None:
@@ -481,13 +624,13 @@ class LayerStore:
 
         Files written by geotrack have one feature per line, each starting
         with its id, so a change to one feature parses only that feature.
-        Anything else (a file edited by hand) is parsed whole.
+        Anything else (a file edited by hand, a truncated file) is parsed whole.
         """
         data = self._read_bytes()
-        if data is None:
+        if not data:
             return {}, {}
         head, _, body = data.partition(b"\n")
-        if head.endswith(b'"features":['):
+        if head.endswith(b'"features":[') and data.endswith(b"]}\n"):
             try:
                 meta = orjson.loads(head + b"]}").get("geotrack") or {}
             except orjson.JSONDecodeError:
@@ -522,7 +665,13 @@ class LayerStore:
             The file is not a FeatureCollection.
         """
         data = self._read_bytes()
-        return [] if data is None else self._parse(data)["features"]
+        return [] if not data else self._parse(data)["features"]
+
+    def is_empty(self) -> bool:
+        """No feature in the layer and no entry of it in the history."""
+        return not self.read() and not any(
+            e is not None and e.layer == self.name for _, e, _ in scan_history(self.history_path)
+        )
 
     def read_one(self, fid: str) -> dict[str, Any] | None:
         """One feature by id, or None; parses only its line in a file geotrack wrote.
@@ -551,35 +700,39 @@ class LayerStore:
         """Write an empty layer if the file does not exist yet."""
         with self.lock():
             if not self.path.exists():
-                self._write_lines({}, seq=0, history_bytes=0)
+                self._write_lines({}, seq=0, history_bytes=0, last_id=0)
 
-    def history(self, fid: str | None = None) -> Iterator[HistoryEntry]:
+    def history(self, fid: str | None = None, *, skip_damaged: bool = False):
         """History entries of this layer, oldest first, optionally for one id.
 
-        A torn last line (a writer killed mid-append, never applied) is skipped.
+        Raises
+        ------
+        DataError
+            A line is damaged (named by its number), unless *skip_damaged*: then
+            damaged lines are passed over (report them with :meth:`check_history`).
         """
-        try:
-            fh = self.history_path.open("rb")
-        except FileNotFoundError:
-            return
-        with fh:
-            for line in fh:
-                if not line.endswith(b"\n"):
-                    break
-                try:
-                    d = orjson.loads(line)
-                except orjson.JSONDecodeError:
+        for _, entry, damage in scan_history(self.history_path):
+            if damage is not None:
+                if skip_damaged:
                     continue
-                if d.get("layer") != self.name:
-                    continue
-                entry = HistoryEntry.from_dict(d)
-                if fid is None or any(c.id == fid for c in entry.changes):
-                    yield entry
+                raise DataError(
+                    f"{damage}. The history cannot be read reliably; nothing was changed. "
+                    "Restore the file from a backup; `geotrack validate` lists every damaged line"
+                )
+            assert entry is not None
+            if entry.layer != self.name:
+                continue
+            if fid is None or any(c.id == fid for c in entry.changes):
+                yield entry
+
+    def check_history(self) -> list[Problem]:
+        """Every damaged or out-of-order line of the history file, by line number."""
+        return history_problems(self.history_path)
 
     def replay(self) -> dict[str, dict[str, Any]]:
         """Rebuild the layer from its history alone (for consistency checks)."""
         features: dict[str, dict[str, Any]] = {}
-        for entry in self.history():
+        for entry in self.history(skip_damaged=True):
             for c in entry.changes:
                 if c.after is None:
                     features.pop(c.id, None)
@@ -594,6 +747,19 @@ class LayerStore:
         with file_lock(self.lock_path, timeout=self._lock_timeout, what=str(self.path)):
             yield
 
+    def _tx(self, meta: Mapping[str, Any], raw: dict[str, bytes]) -> Transaction:
+        last = meta.get("last_id")
+        if last is None:  # a layer written before ids were counted: count the history's ids
+            last = max(
+                (
+                    self.kind.number_of(c.id) or 0
+                    for e in self.history(skip_damaged=True)
+                    for c in e.changes
+                ),
+                default=0,
+            )
+        return Transaction(raw, self._order, kind=self.kind, last_id=int(last))
+
     @contextlib.contextmanager
     def transaction(self, *, op: str, reason: str | None = None, user: str | None = None):
         """Lock, load, let the caller stage changes, then log and write them.
@@ -607,63 +773,59 @@ class LayerStore:
         """
         with self.lock():
             meta, raw, _ = self._recover()
-            tx = Transaction(raw, self._order)
+            tx = self._tx(meta, raw)
             yield tx
             changes = tx.changes
             if changes:
                 self._commit(meta, tx, op=op, reason=reason, user=user, changes=changes)
 
-    def undo(self, *, user: str | None = None, reason: str | None = None) -> HistoryEntry:
-        """Revert the latest operation that is not an undo and not already undone.
+    def undo(
+        self, *, op: int | None = None, user: str | None = None, reason: str | None = None
+    ) -> HistoryEntry:
+        """Revert *user*'s latest change, or operation *op*, with a compensating entry.
+
+        See :func:`geotrack.storage.plan_undo` for the rule.
 
         Returns
         -------
         HistoryEntry
             The undo entry written (``op='undo'``, ``undoes`` = the reverted seq).
         """
+        user = user or current_user()
         with self.lock():
             meta, raw, _ = self._recover()
-            entries = list(self.history())
-            undone = {e.undoes for e in entries if e.op == "undo"}
-            target = next(
-                (e for e in reversed(entries) if e.op != "undo" and e.seq not in undone), None
+            tx = self._tx(meta, raw)
+            target, changes = plan_undo(
+                list(self.history()), tx.features, user=user, op=op, layer=self.name
             )
-            if target is None:
-                raise NotFoundError(f"{self.name}: nothing to undo")
-            tx = Transaction(raw, self._order)
-            for c in target.changes:
-                now = tx.features.get(c.id)
-                if now != c.after:
-                    raise DataError(
-                        f"id={c.id!r} changed again after operation {target.seq} ({target.op}); "
-                        "undo the later operations first"
-                    )
-                if c.before is None:
+            for c in changes:
+                if c.after is None:
                     tx.remove(c.id)
                 else:
-                    tx.put(c.before)
+                    tx.put(c.after)
             return self._commit(
                 meta,
                 tx,
                 op="undo",
-                reason=reason or f"undo of operation {target.seq} ({target.op})",
+                reason=reason or f"undo of operation {target.seq} ({target.op} by {target.user})",
                 user=user,
                 changes=tx.changes,
                 undoes=target.seq,
             )
 
-    def recover(self) -> int:
+    def recover(self) -> Recovery:
         """Apply history entries a crashed writer logged but did not write.
 
         Returns
         -------
-        int
-            The number of entries rolled forward.
+        Recovery
+            How many entries were rolled forward, and whether the layer file was
+            missing or empty and was rebuilt from the history (then logged as a warning).
         """
         with self.lock():
             return self._recover()[2]
 
-    def recover_if_writable(self) -> int:
+    def recover_if_writable(self) -> Recovery:
         """:meth:`recover`, or nothing on a folder we may only read (a read-only mount).
 
         A checker can then check such a layer as it is: a write that a killed process
@@ -671,8 +833,8 @@ class LayerStore:
 
         Returns
         -------
-        int
-            The number of entries rolled forward (0 when read-only).
+        Recovery
+            What was done (nothing when read-only).
         """
         try:
             return self.recover()
@@ -683,10 +845,17 @@ class LayerStore:
             if writable and not isinstance(exc.__cause__, PermissionError):
                 raise
             log.info("%s is read-only: checked without completing unfinished writes", self.path)
-            return 0
+            return Recovery()
 
-    def _recover(self) -> tuple[dict[str, Any], dict[str, bytes], int]:
-        """Under the lock: roll forward logged-but-unwritten entries, drop a torn tail."""
+    def _recover(self) -> tuple[dict[str, Any], dict[str, bytes], Recovery]:
+        """Under the lock: roll forward logged-but-unwritten entries.
+
+        An unfinished last append (no newline, not an entry) is moved to
+        ``<history>.torn`` (see :func:`set_aside_torn_tail`); a damaged line before
+        it is refused, never skipped.
+        """
+        data = self._read_bytes()
+        missing = not data
         meta, raw = self._load()
         applied = int(meta.get("history_bytes", 0))
         remove_stray_temp_files(self.path)  # under the lock, so their writers are dead
@@ -695,7 +864,7 @@ class LayerStore:
         except FileNotFoundError:
             size = 0
         if size <= applied:
-            return meta, raw, 0
+            return meta, raw, Recovery()
         with self.history_path.open("rb") as fh:
             fh.seek(max(applied - 1, 0))
             tail = fh.read()
@@ -706,36 +875,42 @@ class LayerStore:
         pending: list[HistoryEntry] = []
         lines = tail.splitlines(keepends=True)
         for i, line in enumerate(lines):
+            last = i == len(lines) - 1
             try:
-                if not line.endswith(b"\n"):
-                    raise ValueError("torn")
-                d = orjson.loads(line)
-                entry = HistoryEntry.from_dict(d) if d.get("layer") == self.name else None
-            except (ValueError, KeyError, TypeError, AttributeError):
-                if i == len(lines) - 1 and not line.endswith(b"\n"):
-                    break  # a torn last append (its writer was killed): cut it off below
+                entry = entry_from_line(line, lineno=i + 1, what="history")
+            except DataError:
+                if last and not line.endswith(b"\n") and set_aside_torn_tail(self.history_path):
+                    break  # an unfinished append, never applied: kept in <history>.torn
                 raise self._mismatch(
                     f"entry {i + 1} after the last applied one is not a complete history entry"
                 ) from None
             good += len(line)
-            if entry is not None:
+            if entry.layer == self.name:
                 pending.append(entry)
-        if good < len(tail):  # a torn append that was never applied: cut it off
-            with self.history_path.open("r+b") as fh:
-                fh.truncate(applied + good)
-                os.fsync(fh.fileno())
+        if not pending:
+            return meta, raw, Recovery()
+        tx = self._tx(meta, raw)
         for entry in pending:
             for c in entry.changes:
+                tx.reserve_ids([c.id])
                 if c.after is None:
                     raw.pop(c.id, None)
                 else:
                     raw[c.id] = dumps_feature(self._order(c.after))
         meta = {
-            "seq": pending[-1].seq if pending else meta.get("seq", 0),
+            "seq": pending[-1].seq,
             "history_bytes": applied + good,
+            "last_id": tx.last_id,
         }
         self._write_lines(raw, **meta)
-        return meta, raw, len(pending)
+        message = None
+        if missing and applied == 0:
+            message = (
+                f"{self.path.name} was missing or empty: rebuilt it from {self.history_path.name} "
+                f"({len(pending)} entries, {len(raw)} features); check it with `geotrack validate`"
+            )
+            log.warning("%s", message)
+        return meta, raw, Recovery(len(pending), missing and applied == 0, message)
 
     def _mismatch(self, what: str) -> DataError:
         return DataError(
@@ -762,13 +937,14 @@ class LayerStore:
                 f"the change cannot be stored: {exc} (a text such as --reason holds characters "
                 "that are not valid Unicode); re-type it as UTF-8. Nothing was changed."
             ) from None
-        end = append_line(self.history_path, line) + len(line)
+        start = append_line(self.history_path, line)
+        end = self.history_path.stat().st_size
         try:
-            self._write_lines(tx.lines(), seq=entry.seq, history_bytes=end)
+            self._write_lines(tx.lines(), seq=entry.seq, history_bytes=end, last_id=tx.last_id)
         except StorageError:
             # The entry is logged but the layer was not replaced: take the entry back.
             with self.history_path.open("r+b") as fh:
-                fh.truncate(end - len(line))
+                fh.truncate(start)
                 os.fsync(fh.fileno())
             raise
         return entry
@@ -777,15 +953,38 @@ class LayerStore:
         seq = int(meta.get("seq", 0))
         if seq == 0 and self.history_path.exists():
             # A layer file written by hand or an older version: continue the history.
-            seq = max((e.seq for e in self.history()), default=0)
+            seq = max((e.seq for _, e, _ in scan_history(self.history_path) if e), default=0)
         return seq + 1
 
-    def _write_lines(self, lines: Mapping[str, bytes], *, seq: int, history_bytes: int) -> None:
+    def load(self, features: Sequence[dict[str, Any]], entries: Sequence[HistoryEntry]) -> None:
+        """Fill this empty layer with *features* and *entries* as they are (``store copy``).
+
+        Raises
+        ------
+        StorageError
+            The layer already holds features or history.
+        """
+        with self.lock():
+            if not self.is_empty():
+                raise StorageError(f"{self.path} is not empty: nothing was copied into it")
+            lines = b"".join(orjson.dumps(e.as_dict()) + b"\n" for e in entries)
+            if lines:
+                append_line(self.history_path, lines)
+            end = self.history_path.stat().st_size if self.history_path.exists() else 0
+            raw = {f["id"]: dumps_feature(self._order(f)) for f in features}
+            tx = Transaction(raw, self._order, kind=self.kind)
+            tx.reserve_ids(c.id for e in entries for c in e.changes)
+            seq = max((e.seq for e in entries), default=0)
+            self._write_lines(raw, seq=seq, history_bytes=end, last_id=tx.last_id)
+
+    def _write_lines(
+        self, lines: Mapping[str, bytes], *, seq: int, history_bytes: int, last_id: int
+    ) -> None:
         head = orjson.dumps(
             {
                 "type": "FeatureCollection",
                 "name": self.name,
-                "geotrack": {"seq": seq, "history_bytes": history_bytes},
+                "geotrack": {"seq": seq, "history_bytes": history_bytes, "last_id": last_id},
             }
         )
         body = b",\n".join(lines[k] for k in sorted(lines))
@@ -795,3 +994,29 @@ class LayerStore:
     def stray_temp_files(self) -> list[Path]:
         """Temporary files left by killed writers (never read as layers)."""
         return stray_temp_files(self.path)
+
+
+class FolderStore:
+    """The folder implementation of :class:`geotrack.storage.Store`: one workspace folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> FolderStore(pathlib.Path(tempfile.mkdtemp())).layer("crossings").name
+    'crossings'
+    """
+
+    def __init__(self, folder: Path, *, lock_timeout: float = LOCK_TIMEOUT_S) -> None:
+        self.folder = Path(folder)
+        self._lock_timeout = lock_timeout
+        self._layers: dict[str, LayerStore] = {}
+
+    def describe(self) -> str:
+        """The folder, for messages."""
+        return f"folder {self.folder}"
+
+    def layer(self, name: str) -> LayerStore:
+        """The layer *name* of this folder (one object per name)."""
+        if name not in self._layers:
+            self._layers[name] = LayerStore(self.folder, name, lock_timeout=self._lock_timeout)
+        return self._layers[name]

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 __all__ = [
     "DEFAULT_WORKSPACE",
+    "FOLDER_STORE",
     "RECORD_FILES",
     "REFERENCE_FILES",
     "SEED_FILES",
+    "SETTINGS_FILE",
     "Workspace",
     "init_workspace",
+    "resolve_store",
     "resolve_workspace",
 ]
 
 import os
+from collections.abc import Mapping
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -26,14 +30,20 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from geotrack.claim_schema import order_claim
 from geotrack.crs import to_measure
-from geotrack.errors import DataError, NotFoundError, OutputExistsError, StorageError, WindowError
+from geotrack.errors import (
+    DataError,
+    NotFoundError,
+    OutputExistsError,
+    StorageError,
+    UsageError,
+    WindowError,
+)
 from geotrack.geojson import loads
 from geotrack.places import Gazetteer, Place, match_key, normalize_place
 from geotrack.reference import Stretch, Town, Window, check_name, check_window, parse_window
-from geotrack.schema import order_crossing
-from geotrack.store import LayerStore, atomic_write, remove_stray_temp_files, utc_now
+from geotrack.storage import Layer, Store
+from geotrack.store import FolderStore, LayerStore, atomic_write, remove_stray_temp_files, utc_now
 
 if TYPE_CHECKING:
     from geotrack.placement import County, Placer
@@ -58,6 +68,51 @@ RECORD_FILES = (
     "crossings.geojson",
     "history.jsonl",
 )
+#: Workspace settings saved by ``geotrack init --store``: ``{"store": "postgresql://..."}``.
+SETTINGS_FILE = "geotrack.json"
+#: The ``--store`` value that names the workspace folder itself (the default).
+FOLDER_STORE = "folder"
+
+
+def resolve_store(folder: str | os.PathLike[str], store: str | None = None) -> str:
+    """Which store holds the layers: *store*, else ``$GEOTRACK_STORE``, else the saved setting.
+
+    Returns ``"folder"`` (the workspace folder, the default) or a ``postgresql://`` URL.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> resolve_store(tempfile.mkdtemp(), "folder")
+    'folder'
+    """
+    if store:
+        return store
+    env = os.environ.get("GEOTRACK_STORE")
+    if env:
+        return env
+    try:
+        saved = orjson.loads((Path(folder) / SETTINGS_FILE).read_bytes())
+    except FileNotFoundError:
+        return FOLDER_STORE
+    except orjson.JSONDecodeError as exc:
+        raise DataError(f"{SETTINGS_FILE} is not valid JSON ({exc}): fix it or remove it") from None
+    value = saved.get("store") if isinstance(saved, dict) else None
+    return value if isinstance(value, str) and value else FOLDER_STORE
+
+
+def _open_store(
+    folder: Path, spec: str, *, create: bool = False, styles: Mapping[str, str] | None = None
+) -> Store:
+    if spec == FOLDER_STORE:
+        return FolderStore(folder)
+    from geotrack.pgstore import is_store_url, open_store
+
+    if not is_store_url(spec):
+        raise UsageError(
+            f"--store={spec!r}: give 'folder' (the workspace folder) or a PostgreSQL URL "
+            "postgresql://[user@]host[:port]/dbname[?schema=NAME]"
+        )
+    return open_store(spec, create=create, styles=styles)
 
 
 def resolve_workspace(path: str | os.PathLike[str] | None = None) -> Path:
@@ -79,7 +134,12 @@ def _package_files() -> Path:
 
 
 def init_workspace(
-    path: str | os.PathLike[str], *, exist_ok: bool = False, public_record: bool = False
+    path: str | os.PathLike[str],
+    *,
+    exist_ok: bool = False,
+    public_record: bool = False,
+    store: str | None = None,
+    styles: Mapping[str, str] | None = None,
 ) -> Workspace:
     """Create a workspace at *path* with the bundled reference layers.
 
@@ -93,6 +153,12 @@ def init_workspace(
         Also copy the bundled public record (:data:`RECORD_FILES`: the claims
         and site reports, with their histories); else the crossings and claims
         layers start empty.
+    store : str, optional
+        A ``postgresql://`` URL: the layers live in that PostGIS database (its schema
+        is created or migrated now) and the URL is saved in ``geotrack.json``.
+        Default: the folder itself.
+    styles : mapping of str to str, optional
+        With *store*: the QGIS (QML) style of each layer table, saved as its default.
 
     Raises
     ------
@@ -107,9 +173,10 @@ def init_workspace(
     []
     """
     folder = Path(path)
+    spec = store or FOLDER_STORE
     if folder.exists() and any(folder.iterdir()):
         if exist_ok and (folder / "stretch.geojson").exists():
-            return Workspace.open(folder)
+            return Workspace.open(folder, store=spec)
         raise OutputExistsError(
             f"workspace={str(folder)!r} exists and is not empty: choose a new folder "
             "(nothing was changed)"
@@ -117,15 +184,30 @@ def init_workspace(
     try:
         folder.mkdir(parents=True, exist_ok=True)
         src = _package_files()
-        names = REFERENCE_FILES + SEED_FILES + (RECORD_FILES if public_record else ())
-        for name in names:
+        # in a database store the record goes into its tables, not into the folder
+        record = RECORD_FILES if public_record and spec == FOLDER_STORE else ()
+        for name in REFERENCE_FILES + SEED_FILES + record:
             if (src / name).exists():
                 atomic_write(folder / name, (src / name).read_bytes())
     except OSError as exc:
         raise StorageError(f"could not create workspace {folder}: {exc.strerror}") from exc
-    ws = Workspace.open(folder)
+    ws = Workspace(folder, store=spec)
+    if spec != FOLDER_STORE:
+        ws.store = _open_store(folder, spec, create=True, styles=styles)
+        atomic_write(folder / SETTINGS_FILE, orjson.dumps({"store": spec}) + b"\n")
+        if public_record:
+            _load_record(ws.store, FolderStore(src))
     ws.crossings.ensure_exists()
     return ws
+
+
+def _load_record(store: Store, record: FolderStore) -> None:
+    """Put the bundled public record's layers and histories into an empty *store*."""
+    for name in ("crossings", "claims"):
+        layer = store.layer(name)
+        if layer.is_empty():
+            source = record.layer(name)
+            layer.load(source.read(), list(source.history()))
 
 
 class Workspace:
@@ -141,12 +223,18 @@ class Workspace:
     (305.6, 238.7)
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, store: str | None = None) -> None:
         self.path = Path(path)
+        self._store_spec = store
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None) -> Workspace:
+    def open(
+        cls, path: str | os.PathLike[str] | None = None, *, store: str | None = None
+    ) -> Workspace:
         """Open the workspace at *path* (see :func:`resolve_workspace`).
+
+        Its layers live in *store* (see :func:`resolve_store`): the folder, or a
+        PostGIS database shared by a team.
 
         Raises
         ------
@@ -167,7 +255,7 @@ class Workspace:
                     f"workspace file {entry.name!r} is a symbolic link: geotrack refuses links "
                     "inside a workspace (they could point outside it); replace it with the file"
                 )
-        return cls(folder)
+        return cls(folder, store=store)
 
     # -- files -----------------------------------------------------------
     def file(self, name: str) -> Path:
@@ -195,14 +283,29 @@ class Workspace:
         return doc
 
     @cached_property
-    def crossings(self) -> LayerStore:
-        """The crossings layer store (``crossings.geojson`` + ``history.jsonl``)."""
-        return LayerStore(self.path, "crossings", history="history.jsonl", order=order_crossing)
+    def store(self) -> Store:
+        """Where the layers live (see :mod:`geotrack.storage`): this folder or a PostGIS store."""
+        return _open_store(self.path, resolve_store(self.path, self._store_spec))
+
+    def close(self) -> None:
+        """Close the store's connection, if it has one."""
+        store = self.__dict__.get("store")
+        if store is not None and hasattr(store, "close"):
+            store.close()
+
+    def layer(self, name: str) -> Layer:
+        """The layer *name* (``crossings``, ``claims``...) in the workspace's store."""
+        return self.store.layer(name)
 
     @cached_property
-    def claims(self) -> LayerStore:
-        """The claims layer store (``claims.geojson`` + ``claims-history.jsonl``)."""
-        return LayerStore(self.path, "claims", history="claims-history.jsonl", order=order_claim)
+    def crossings(self) -> Layer:
+        """The crossings layer (``crossings.geojson`` + ``history.jsonl`` in a folder)."""
+        return self.layer("crossings")
+
+    @cached_property
+    def claims(self) -> Layer:
+        """The claims layer (``claims.geojson`` + ``claims-history.jsonl`` in a folder)."""
+        return self.layer("claims")
 
     def read_claims(self, *, include_retired: bool = False) -> list[dict[str, Any]]:
         """Claim features (LineStrings), sorted by id; retired ones only when asked.
@@ -309,9 +412,9 @@ class Workspace:
 
     # -- gazetteer and placement ----------------------------------------
     @cached_property
-    def places(self) -> LayerStore:
-        """The user places layer store (``places.geojson`` + ``places-history.jsonl``)."""
-        return LayerStore(self.path, "places", history="places-history.jsonl")
+    def places(self) -> Layer:
+        """The user places layer (``places.geojson`` + ``places-history.jsonl`` in a folder)."""
+        return self.layer("places")
 
     def gazetteer(self) -> Gazetteer:
         """The towns layer plus the places users added (read afresh each call).
@@ -403,8 +506,7 @@ class Workspace:
                 "far cannot anchor a position along the river. Nothing was written."
             )
         with self.places.transaction(op="add-place", reason=reason, user=user) as tx:
-            top = max((int(k[3:]) for k in tx.features if k[3:].isdigit()), default=0)
-            fid = f"PL-{top + 1:04d}"
+            (fid,) = tx.new_ids(1)
             clash = [
                 f["properties"]["name"]
                 for f in tx.features.values()

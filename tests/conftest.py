@@ -43,3 +43,44 @@ def record() -> dict:
         "reliability": "B",
         "credibility": 3,
     }
+
+
+#: A PostgreSQL server with PostGIS for the PostGIS store's tests: scripts/test.sh starts a
+#: throwaway one and exports its URL (a role that may create schemas; libpq finds the rest).
+PG_URL = os.environ.get("GEOTRACK_TEST_PG", "")
+
+
+@pytest.fixture
+def pg_schema(request):
+    """A fresh schema in the test server for one test (dropped afterwards), as a store URL."""
+    if not PG_URL:
+        pytest.skip("no PostgreSQL test server: run `bash scripts/test.sh` or set GEOTRACK_TEST_PG")
+    from _pg import fresh_schema
+
+    with fresh_schema(PG_URL) as url:
+        yield url
+
+
+@pytest.fixture(params=["folder", "postgis"])
+def any_store(request, tmp_path):
+    """Each store in turn: a workspace folder, then a PostGIS schema (the contract suite)."""
+    if request.param == "folder":
+        from geotrack.store import FolderStore
+
+        folder = tmp_path / "store"
+        folder.mkdir()
+        return FolderStore(folder, lock_timeout=10)
+    url = request.getfixturevalue("pg_schema")
+    from geotrack.pgstore import open_store
+
+    store = open_store(url, create=True)
+    request.addfinalizer(store.close)
+    return store
+
+
+@pytest.fixture
+def layer(any_store):
+    """The crossings layer of :func:`any_store`, existing and empty."""
+    layer = any_store.layer("crossings")
+    layer.ensure_exists()
+    return layer

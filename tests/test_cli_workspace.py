@@ -90,7 +90,7 @@ def test_validate_healthy_then_broken(ws, record):
     report = json.loads(res.stdout)
     assert report["valid"] is False
     fields = {p["field"] for p in report["problems"]}
-    assert {"kind", "history.jsonl"} <= fields
+    assert {"kind", "history"} <= fields
     res = run("validate", *w)
     assert res.exit_code == 1 and "kind='zeppelin'" in res.stderr and "2 problem(s)" in res.stderr
 

@@ -376,7 +376,7 @@ def test_undo_of_add_edit_and_retire(ws, record, monkeypatch):
     assert files(ws)[0].split(b"\n")[1:] == after_add.split(b"\n")[1:]
     undo(ws)
     assert ws.read_crossings(include_retired=True) == []
-    with pytest.raises(NotFoundError, match="nothing to undo"):
+    with pytest.raises(NotFoundError, match="no change left to undo"):
         undo(ws)
     assert [e.op for e in ws.crossings.history()] == [
         "add",
@@ -401,8 +401,8 @@ def test_validate_healthy_and_broken(ws, record):
     path.write_bytes(path.read_bytes().replace(b'"kind":"pontoon"', b'"kind":"zeppelin"'))
     probs = validate_workspace(ws)
     fields = {p.field for p in probs}
-    assert {"kind", "history.jsonl"} <= fields
-    hist = next(p for p in probs if p.field == "history.jsonl")
+    assert {"kind", "history"} <= fields
+    hist = next(p for p in probs if p.field == "history")
     assert hist.value == "YLU-0001" and "record the edit with geotrack commands" in hist.message
 
 

@@ -285,11 +285,6 @@ def window_geometry(ws: Workspace, from_km: float, to_km: float) -> dict[str, An
     }
 
 
-def _next_claim_id(existing) -> str:
-    top = max((int(m.group(1)) for c in existing if (m := re.fullmatch(r"C(\d+)", c))), default=0)
-    return f"C{top + 1}"
-
-
 def _relays(
     cid: str, raw: Sequence[Mapping[str, Any]], row: str, problems: list[Problem], *, taken=()
 ) -> list[dict[str, Any]]:
@@ -399,7 +394,7 @@ def import_claims(
         for i, (cid, claim, relays) in enumerate(claims):
             row = rows[i] if rows else f"claim {i + 1}"
             if cid in (None, ""):
-                cid = _next_claim_id(taken)
+                (cid,) = tx.new_ids(1)  # never an id given before, even to an undone claim
             elif not is_claim_id(cid):
                 problems.append(
                     Problem(

@@ -15,6 +15,7 @@ __all__ = [
     "echo_table",
     "emit_json",
     "emit_json_lines",
+    "global_store",
     "json_bytes",
     "open_workspace",
     "report",
@@ -44,9 +45,22 @@ def workspace_path(path: str | None) -> str | None:
     return None if ctx is None else ctx.find_root().params.get("workspace")
 
 
+def global_store() -> str | None:
+    """The ``--store`` given before the command, if any."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.find_root().params.get("store") if ctx is not None else None
+
+
 def open_workspace(path: str | None) -> Workspace:
-    """Open the workspace named by ``--workspace`` (errors reach the group handler)."""
-    return Workspace.open(workspace_path(path))
+    """Open the workspace named by ``--workspace`` in the store ``--store`` names.
+
+    Errors reach the group handler; the store's connection closes with the command.
+    """
+    ws = Workspace.open(workspace_path(path), store=global_store())
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.find_root().call_on_close(ws.close)
+    return ws
 
 
 def json_bytes(obj: Any, *, indent: bool = True) -> bytes:

@@ -696,10 +696,13 @@ def retire_cmd(workspace, fid, reason):
 @workspace_option
 @click.argument("fid", metavar="[ID]", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines of the entries.")
-def history_cmd(workspace, fid, as_json):
+@click.pass_context
+def history_cmd(ctx, workspace, fid, as_json):
     """Show the history of the crossings layer, or of one crossing.
 
-    With --json, one JSON object per line (JSON lines), oldest first.
+    With --json, one JSON object per line (JSON lines), oldest first.  A damaged
+    history line is reported on stderr by its line number (exit 1); the readable
+    entries are still listed.
 
     \b
     Example:
@@ -707,38 +710,54 @@ def history_cmd(workspace, fid, as_json):
         geotrack crossings history --json | jq -r .op
     """
     ws = open_workspace(workspace)
-    entries = list(ws.crossings.history(fid))
+    damage = ws.crossings.check_history()
+    entries = list(ws.crossings.history(fid, skip_damaged=True))
     if as_json:
         emit_json_lines(e.as_dict() for e in entries)
-        return
-    rows = []
-    for e in entries:
-        ids = [c.id for c in e.changes]
-        shown = ", ".join(ids[:3]) + (f" … (+{len(ids) - 3})" if len(ids) > 3 else "")
-        rows.append(
-            [
-                e.seq,
-                e.time,
-                e.user,
-                e.op + (f" of {e.undoes}" if e.undoes else ""),
-                shown,
-                e.reason or "",
-            ]
-        )
-    echo_table(rows, ["seq", "time (UTC)", "user", "op", "ids", "reason"])
+    else:
+        rows = []
+        for e in entries:
+            ids = [c.id for c in e.changes]
+            shown = ", ".join(ids[:3]) + (f" … (+{len(ids) - 3})" if len(ids) > 3 else "")
+            rows.append(
+                [
+                    e.seq,
+                    e.time,
+                    e.user,
+                    e.op + (f" of {e.undoes}" if e.undoes else ""),
+                    shown,
+                    e.reason or "",
+                ]
+            )
+        echo_table(rows, ["seq", "time (UTC)", "user", "op", "ids", "reason"])
+    if damage:
+        for p in damage:
+            click.echo(f"Error: {terminal_safe(str(p))}", err=True)
+        ctx.exit(1)
 
 
 @crossings.command("undo")
 @workspace_option
-def undo_cmd(workspace):
-    """Revert the latest change (it is recorded in the history as an undo).
+@click.option(
+    "--op",
+    "op",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Undo operation N (its seq in `crossings history`) instead of your latest change.",
+)
+def undo_cmd(workspace, op):
+    """Revert your latest change, or operation N, with a new history entry.
+
+    The undo is itself an operation: `undo --op M` on it brings the change back.
+    It is refused, naming who changed what since, when someone changed the
+    same crossings after it.
 
     \b
     Example:
         geotrack crossings undo && geotrack crossings history
     """
     ws = open_workspace(workspace)
-    entry = undo(ws)
+    entry = undo(ws, op=op)
     target = next((e for e in ws.crossings.history() if e.seq == entry.undoes), None)
     what = ""
     if target is not None:

@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "trade": "geotrack.cli.trade:trade",
     "density": "geotrack.cli.density:density_cmd",
     "export": "geotrack.cli.export:export_cmd",
+    "store": "geotrack.cli.store:store_cmd",
 }
 
 #: The exit statuses of every command.
@@ -147,17 +148,28 @@ _EXIT_HELP = "\n".join(
 )
 @click.option("-v", "--verbose", count=True, help="More log output on stderr.")
 @click.option("-q", "--quiet", count=True, help="Less log output on stderr.")
-def cli(workspace: str | None, verbose: int, quiet: int) -> None:
+@click.option(
+    "--store",
+    "store",
+    default=None,
+    metavar="URL",
+    help="Where the layers live: 'folder' (the workspace, default) or postgresql://host/db "
+    "(password from ~/.pgpass or a service file; default: $GEOTRACK_STORE or the workspace's "
+    "saved setting).",
+)
+def cli(workspace: str | None, verbose: int, quiet: int, store: str | None) -> None:
     """Record, measure and map reported crossings of the Yalu (Amnok) river.
 
     Data goes to stdout, logs and progress to stderr.  The workspace is
     ./layers unless -w/--workspace (before or after the command) or
-    GEOTRACK_WORKSPACE says otherwise.
+    GEOTRACK_WORKSPACE says otherwise; its layers live in the folder, or in a
+    team's PostGIS database with --store URL (or GEOTRACK_STORE).
 
     \b
     Example:
         geotrack -w layers crossings list
         geotrack density --window reported --json
+        geotrack --store folder crossings list
     """
     level = max(logging.DEBUG, logging.INFO - 10 * verbose + 10 * quiet)
     handler = logging.StreamHandler(sys.stderr)

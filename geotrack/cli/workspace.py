@@ -24,11 +24,21 @@ from geotrack.workspace import init_workspace
     show_default=True,
     help="Include the bundled public record (claims, site reports) or start with empty layers.",
 )
-def init_cmd(directory: str, public_record: bool) -> None:
+@click.option(
+    "--store",
+    "store",
+    default=None,
+    metavar="URL",
+    help="Keep the layers in this PostGIS database (postgresql://host/db); saved in the workspace.",
+)
+def init_cmd(directory: str, public_record: bool, store: str | None) -> None:
     """Create a new workspace DIRECTORY with the bundled reference layers and public record.
 
     The public record is the claims and site reports compiled from published
     sources (see layers/README.md); --empty leaves the crossings and claims empty.
+    With --store URL every layer lives in that shared PostGIS database: its
+    schema is created or migrated and the URL is saved in DIRECTORY/geotrack.json,
+    so every later command there uses it.
 
     \b
     Example:
@@ -37,9 +47,21 @@ def init_cmd(directory: str, public_record: bool) -> None:
     """
     import shlex
 
-    ws = init_workspace(directory, public_record=public_record)
+    from geotrack.cli._common import global_store
+
+    store = store or global_store()
+    styles = None
+    if store and store != "folder":
+        from geotrack.cli.store import pg_styles
+
+        styles = pg_styles()
+    ws = init_workspace(directory, public_record=public_record, store=store, styles=styles)
+    try:
+        where = ws.store.describe()
+    finally:
+        ws.close()
     what = "the public record's claims and site reports" if public_record else "empty layers"
-    report(f"created workspace {ws.path} (reference layers, {what})")
+    report(f"created workspace {ws.path} (reference layers, {what}; layers in {where})")
     report(
         "next: record a crossing there with\n"
         f"  geotrack -w {shlex.quote(str(ws.path))} crossings add --lon LON --lat LAT "

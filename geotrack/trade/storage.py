@@ -35,6 +35,7 @@ from geotrack.store import (
     current_user,
     file_lock,
     remove_stray_temp_files,
+    set_aside_torn_tail,
     utc_now,
 )
 from geotrack.trade.events import (
@@ -119,32 +120,32 @@ def _drop_unapplied(ws: Path) -> None:
     for a change that never happened: the file still holds every row as the entry's
     ``before`` has it.  Such an entry is cut off (the command never reported success), so
     the history lists only what the files hold.  An entry the files do not match either way
-    (files edited by hand) is left alone.
+    (files edited by hand) is left alone; an unfinished last append is moved to
+    ``trade_history.jsonl.torn`` (:func:`geotrack.store.set_aside_torn_tail`).
     """
     path = ws / HISTORY_FILE
+    if set_aside_torn_tail(path):
+        return
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return
-    if not data.endswith(b"\n"):  # a torn append: cut it off as well
-        start = data.rfind(b"\n") + 1
-    else:
-        start = data.rfind(b"\n", 0, len(data) - 1) + 1
-        try:
-            entry = orjson.loads(data[start:])
-            layer, changes = entry["layer"], entry["changes"]
-            if layer == "trade":
-                held = {r.row_id: r.to_record() for r in load_trade(ws)}
-            elif layer == "events":
-                held = {e.event_id: e.as_dict() for e in load_events(ws)}
-            else:
-                return
-            applied = all(held.get(c["id"]) == c["after"] for c in changes)
-            never = all(held.get(c["id"]) == c["before"] for c in changes)
-        except (orjson.JSONDecodeError, KeyError, TypeError):
+    start = data.rfind(b"\n", 0, len(data) - 1 if data.endswith(b"\n") else len(data)) + 1
+    try:
+        entry = orjson.loads(data[start:])
+        layer, changes = entry["layer"], entry["changes"]
+        if layer == "trade":
+            held = {r.row_id: r.to_record() for r in load_trade(ws)}
+        elif layer == "events":
+            held = {e.event_id: e.as_dict() for e in load_events(ws)}
+        else:
             return
-        if applied or not never:
-            return
+        applied = all(held.get(c["id"]) == c["after"] for c in changes)
+        never = all(held.get(c["id"]) == c["before"] for c in changes)
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return
+    if applied or not never:
+        return
     with path.open("r+b") as fh:
         fh.truncate(start)
         os.fsync(fh.fileno())

@@ -51,6 +51,8 @@ _WORKER = textwrap.dedent(
     from geotrack.workspace import Workspace
 
     ws_path, worker, n_ops, journal = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    store = sys.argv[5] if len(sys.argv) > 5 else None  # a PostGIS store URL
+    head = ["--store", store] if store else []
     rng = random.Random(1000 + worker)
     line = Workspace.open(ws_path).stretch.line_wgs84
     ops = ["add"] * 6 + ["edit"] * 5 + ["add-report"] * 4 + ["edit-report"] * 2 + ["retire"] * 3
@@ -61,7 +63,9 @@ _WORKER = textwrap.dedent(
     with open(journal, "w") as log:
         for k in range(n_ops):
             token = f"w{worker}-op{k}"
-            ids = [f["id"] for f in Workspace.open(ws_path).read_crossings(include_retired=True)]
+            ws = Workspace.open(ws_path, store=store)
+            ids = [f["id"] for f in ws.read_crossings(include_retired=True)]
+            ws.close()
             op = rng.choice(ops)
             fid = rng.choice(ids)
             w = ["-w", ws_path]
@@ -81,7 +85,7 @@ _WORKER = textwrap.dedent(
                 argv = ["crossings", "retire", *w, fid, "--reason", token]
             out, err = io.StringIO(), io.StringIO()
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                rc = cli.main(args=argv, prog_name="geotrack", standalone_mode=False)
+                rc = cli.main(args=head + argv, prog_name="geotrack", standalone_mode=False)
             rec = {"token": token, "op": op, "id": None if op == "add" else fid,
                    "rc": rc or 0, "out": out.getvalue(), "err": err.getvalue()}
             log.write(json.dumps(rec) + "\n")
