@@ -964,7 +964,7 @@ def validate_workspace(ws: Workspace) -> list[Problem]:
     any write a killed process logged but did not finish, and says so when it
     rebuilt the layer from its history (see :meth:`geotrack.storage.Layer.recover`).
     """
-    from geotrack.trade import HISTORY_FILE as TRADE_HISTORY_FILE
+    from geotrack.trade.storage import HISTORY_FILE as TRADE_HISTORY_FILE
 
     problems: list[Problem] = []
     ws.crossings.recover_if_writable()

@@ -18,7 +18,8 @@ from geotrack.demo import create_demo
 from geotrack.errors import DataError, StorageError, ValidationError
 from geotrack.records import add_crossing, edit_crossing, import_crossings, undo, validate_workspace
 from geotrack.store import LayerStore
-from geotrack.trade import HISTORY_FILE, TradeRow, load_trade, write_trade
+from geotrack.trade import TradeRow, load_trade, write_trade
+from geotrack.trade.storage import HISTORY_FILE
 
 
 def test_undo_by_one_user_leaves_another_users_add_alone(ws, record):
