@@ -45,7 +45,12 @@ def _layers(store: Store) -> list[Layer]:
 
 @click.group("store")
 def store_cmd() -> None:
-    """Where the layers live: a workspace folder (default) or a shared PostGIS database."""
+    """Where the layers live: a workspace folder (default) or a shared PostGIS database.
+
+    \b
+    Example:
+        geotrack store copy layers backup-layers && geotrack store migrate -w backup-layers
+    """
 
 
 @store_cmd.command("copy")
