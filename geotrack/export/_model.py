@@ -354,6 +354,9 @@ def check_name(name: str, *, what: str = "name") -> str:
     return name
 
 
+_PLAIN = frozenset({str, int, float, bool})
+
+
 def iso(value: Any) -> Any:
     """ISO 8601 text for a date or datetime (UTC datetimes end in ``Z``); others unchanged.
 
@@ -364,6 +367,8 @@ def iso(value: Any) -> Any:
     >>> iso(date(2025, 1, 2))
     '2025-01-02'
     """
+    if value is None or type(value) in _PLAIN:  # most values: no isinstance checks
+        return value
     if isinstance(value, datetime):
         text = value.astimezone(UTC).isoformat()
         return text.replace("+00:00", "Z")
