@@ -820,9 +820,6 @@ def density_report(ws: Workspace, options: DensityOptions | None = None) -> Dens
     opts.check()
     window = ws.window(opts.window)
     info = ws.describe_window(window)
-    # Reading builds one dict per crossing and the result one per point: no reference
-    # cycles, so pausing the cyclic garbage collector meanwhile saves its repeated
-    # scans of the growing heap (a third of the time for 100,000 crossings).
     feats = ws.read_crossings(include_retired=True)
     return analyse(
         feats, stretch=ws.stretch, window=window, window_info=info, towns=ws.towns, options=opts

@@ -184,11 +184,20 @@ def cv_rows(
     floor_base = math.exp(-0.5 * _TRUNCATE**2) / math.sqrt(2 * math.pi)
     rows_all = np.arange(rows)
 
+    dense = r.size > binned.size // 4  # many occupied nodes: whole rows are cheaper
+
     def score(idx: np.ndarray) -> None:
         dens = smooth_mirrored(spec, sig[idx], step)
-        loo = (dens[r, col] - mean_w[r] * own[idx[r], col]) / denom[r]
-        loo = np.maximum(loo, floor_base / cand[idx[r]] / np.maximum(total[r], 1.0))
-        s_ = np.bincount(r, weights=b_nz * np.log(loo), minlength=rows)
+        floor = floor_base / cand[idx] / np.maximum(total, 1.0)
+        if dense:
+            loo = (dens - mean_w[:, None] * own[idx]) / denom[:, None]
+            np.maximum(loo, floor[:, None], out=loo)
+            np.log(loo, out=loo)
+            s_ = np.einsum("ij,ij->i", binned, loo)
+        else:
+            loo = (dens[r, col] - mean_w[r] * own[idx[r], col]) / denom[r]
+            loo = np.maximum(loo, floor[r])
+            s_ = np.bincount(r, weights=b_nz * np.log(loo), minlength=rows)
         scores[rows_all, idx] = s_ / np.maximum(total, 1e-300)
 
     if every:
