@@ -22,6 +22,12 @@ def _render(
     from geotrack.errors import UsageError
     from geotrack.render.map import MapOptions, workspace_map, write_html
 
+    for flag, path in (("--output", output), ("--png", png)):
+        if path is not None and (str(path) in ("", ".") or path.is_dir()):
+            raise UsageError(
+                f"{flag}={str(path)!r} is not a file path: give one such as maps/yalu.html "
+                "or maps/yalu.png"
+            )
     if output.exists() and not overwrite:
         raise UsageError(
             f"output={str(output)!r} exists: pass --overwrite to replace it, or choose another path"

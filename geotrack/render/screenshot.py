@@ -13,6 +13,7 @@ __all__ = ["CHROMIUM", "screenshot"]
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -44,7 +45,7 @@ def screenshot(
     height: int = 900,
     overwrite: bool = False,
     allow_network: bool = False,
-    timeout_s: float = 120.0,
+    timeout_s: float = 60.0,
 ) -> Path:
     """Save a PNG of the map page *html* as shown in a *width* × *height* window.
 
@@ -61,7 +62,8 @@ def screenshot(
     allow_network : bool
         Let the page fetch from other hosts (online tiles); off by default.
     timeout_s : float
-        How long to wait for the page to load its markers and chart.
+        How long to wait, in all, for the page to load its markers and chart (an
+        ``--online`` page without a network never gets ready).
 
     Returns
     -------
@@ -122,11 +124,12 @@ def screenshot(
                 page.route("**/*", route)
                 page.on("pageerror", lambda e: errors.append(str(e)))
                 page.on("dialog", lambda d: d.dismiss())
+                deadline = time.monotonic() + timeout_s
                 page.goto(src.resolve().as_uri(), wait_until="load", timeout=timeout_s * 1000)
                 page.wait_for_function(
                     "() => window.geotrack && window.geotrack.ready === true"
                     " && window.geotrack.chartPending !== true",
-                    timeout=timeout_s * 1000,
+                    timeout=max(1.0, deadline - time.monotonic()) * 1000,
                     polling=100,
                 )
                 page.wait_for_timeout(600)  # marker fade-in and cluster animation
@@ -134,8 +137,13 @@ def screenshot(
             finally:
                 browser.close()
     except PlaywrightError as exc:
+        hint = (
+            " (an --online map loads Leaflet and tiles from the network: is it reachable?)"
+            if allow_network
+            else ""
+        )
         raise ScreenshotError(
-            f"headless Chromium failed on html={str(src)!r}: {str(exc).splitlines()[0]}"
+            f"headless Chromium failed on html={str(src)!r}: {str(exc).splitlines()[0]}{hint}"
         ) from exc
     finally:
         shutil.rmtree(private, ignore_errors=True)

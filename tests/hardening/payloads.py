@@ -53,9 +53,14 @@ URL_PAYLOADS: dict[str, str] = {
     "nul": "https://example.org/a\x00b",
 }
 
-#: Characters a terminal acts on: C0 controls but tab and newline, DEL, C1 controls, and the
-#: bidirectional marks, embeddings, overrides and isolates.
-TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: Characters a terminal acts on, or that hide or reorder text: C0 controls but tab and
+#: newline, DEL, C1 controls, the bidirectional marks, embeddings, overrides and isolates
+#: (U+061C too), zero-width characters, the line and paragraph separators and the Hangul
+#: fillers.
+TERMINAL_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u115f\u1160\u200b-\u200f\u2028-\u202e"
+    "\u2060-\u2069\u3164\ufeff\uffa0]"
+)
 #: What a spreadsheet treats as the start of a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: Characters XML 1.0 cannot hold (the KML export writes U+FFFD for them).
