@@ -353,6 +353,10 @@ def _where(
             chainage_from_km=None,
             chainage_to_km=None,
         )
+        if rec.get("placement") == "coordinate":
+            # a geotrack record coming back (an export): its bank was derived from the point,
+            # which may have moved; it is measured again, not checked as a stated bank
+            fields["bank"] = None
     fields["lon"], fields["lat"] = rec_ll["lon"], rec_ll["lat"]
     return None, fields, []
 

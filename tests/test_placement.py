@@ -417,3 +417,18 @@ def test_user_places_are_validated_locked_and_in_the_history(ws):
             ws.add_place(rec)
     assert ws.places.path.read_bytes() == before
     assert validate_workspace(ws) == []
+
+
+def test_a_stated_bank_is_checked_a_derived_one_is_measured_again(ws):
+    with pytest.raises(ValidationError, match="bank='CN': contradicts the coordinate"):
+        add_crossing(
+            ws, {"at": "128.186804,41.411114", "bank": "CN", "kind": "ford", "source_name": "A"}
+        )
+    # a record exported by geotrack (placement 'coordinate', bank derived) whose point moved
+    fid = add_crossing(
+        ws,
+        {"lon": 128.186804, "lat": 41.411114, "placement": "coordinate", "bank": "CN",
+         "kind": "ford", "source_name": "A"},
+    )  # fmt: skip
+    (f,) = [f for f in ws.read_crossings() if f["id"] == fid]
+    assert f["properties"]["bank"] == "KP"
