@@ -129,6 +129,22 @@ def test_coded_values_are_enforced_by_the_database(store, pg_schema, admin):
         admin.execute(f"UPDATE \"{schema_of(pg_schema)}\".crossings SET kind = 'bridge'")
 
 
+def test_migrate_brings_the_coded_value_checks_up_to_the_code(store, pg_schema, admin):
+    """A database set up before a code list grew (a new kind) takes the new code after migrate."""
+    table = f'"{schema_of(pg_schema)}".crossings'
+    admin.execute(
+        f"ALTER TABLE {table} DROP CONSTRAINT crossings_kind_check, "
+        "ADD CONSTRAINT crossings_kind_check CHECK (kind IN ('ford'))"
+    )
+    layer = store.layer("crossings")
+    with pytest.raises(DataError, match="crossings_kind_check"), layer.transaction(op="add") as tx:
+        tx.put(feat("YLU-0001", kind="pontoon"))
+    store.migrate()
+    with layer.transaction(op="add") as tx:
+        tx.put(feat("YLU-0001", kind="pontoon"))
+    assert [f["properties"]["kind"] for f in layer.read()] == ["pontoon"]
+
+
 def test_an_edit_in_qgis_or_sql_is_kept_in_the_history(store, pg_schema, admin):
     layer = store.layer("crossings")
     with layer.transaction(op="add", user="ana") as tx:

@@ -27,7 +27,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import orjson
 
 from geotrack.errors import DataError, NotFoundError, Problem, StorageError, UsageError
-from geotrack.pgstore.schema import MIGRATIONS, SCHEMA_VERSION, grant_sql, layer_sql, quote_ident
+from geotrack.pgstore.schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    codes_sql,
+    grant_sql,
+    layer_sql,
+    quote_ident,
+)
 from geotrack.storage import (
     Change,
     HistoryEntry,
@@ -312,6 +319,8 @@ class PgStore:
                 if cur.fetchone()[0] is None:
                     cur.execute(layer_sql(kind, self.schema))
                     done.append(f"created layer table {self.schema}.{kind.name}")
+                elif codes_sql(kind, self.schema):
+                    cur.execute(codes_sql(kind, self.schema))  # code lists grown since
             _ensure_layer_styles(cur)
             done.extend(self._roles(cur))
             for name, qml in (styles or {}).items():

@@ -24,7 +24,14 @@ are refused outside geotrack (they need geotrack's validation).
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "grant_sql", "layer_sql", "quote_ident"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "codes_sql",
+    "grant_sql",
+    "layer_sql",
+    "quote_ident",
+]
 
 import re
 
@@ -96,6 +103,33 @@ def _check(col: Column) -> str:
     if col.sql == "text":
         return f" CHECK ({quote_ident(col.name)} IN ({', '.join(map(_literal, col.values))}))"
     return f" CHECK ({quote_ident(col.name)} IN ({', '.join(str(int(v)) for v in col.values)}))"
+
+
+def codes_sql(kind: LayerKind, schema: str) -> str:
+    """SQL that replaces the CHECK constraints of *kind*'s coded columns with the code's lists.
+
+    Code lists only grow (a new kind of crossing), so rows already stored still pass.
+    PostgreSQL names an inline column CHECK ``<table>_<column>_check``.
+
+    Examples
+    --------
+    >>> from geotrack.storage import layer_kind
+    >>> "crossings_kind_check" in codes_sql(layer_kind("crossings"), "geotrack")
+    True
+    """
+    out = []
+    tables = [(kind.name, kind.columns)]
+    if kind.child:
+        tables.append((f"{kind.name}_{kind.child[0]}", kind.child[1]))
+    for table, cols in tables:
+        for c in cols:
+            if c.values:
+                name = quote_ident(f"{table}_{c.name}_check")
+                out.append(
+                    f"ALTER TABLE {quote_ident(schema)}.{quote_ident(table)} DROP CONSTRAINT IF "
+                    f"EXISTS {name}, ADD CONSTRAINT {name}{_check(c)};"
+                )
+    return "\n".join(out)
 
 
 def _columns(cols: tuple[Column, ...]) -> str:
