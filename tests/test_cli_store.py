@@ -69,3 +69,19 @@ def test_every_command_runs_against_postgis_with_store(tmp_path, pg_schema):
     assert json.loads(res.stdout)["features"] == []  # the folder itself holds no crossings
     res = run("--store", "mysql://x/y", "crossings", "list", "-w", str(ws))
     assert res.exit_code == 2 and "give 'folder'" in res.output
+
+
+def test_geotrack_store_names_the_store_for_every_command(tmp_path, pg_schema, monkeypatch):
+    ws = tmp_path / "ws"
+    assert run("init", str(ws), "--empty").exit_code == 0  # a folder workspace
+    monkeypatch.setenv("GEOTRACK_STORE", pg_schema)
+    res = run("store", "migrate", "-w", str(ws))
+    assert res.exit_code == 0 and "PostGIS" in res.output, res.output
+    add = ["crossings", "add", "-w", str(ws), "--lon", "127.27", "--lat", "41.51"]
+    res = run(*add, "--kind", "ford", "--source", "unit test", "--synthetic")
+    assert res.exit_code == 0, res.output
+    assert [f["id"] for f in json.loads(run("crossings", "list", "-w", str(ws), "--json").stdout)[
+        "features"]] == ["YLU-0001"]  # fmt: skip
+    monkeypatch.delenv("GEOTRACK_STORE")
+    listed = json.loads(run("crossings", "list", "-w", str(ws), "--json").stdout)
+    assert listed["features"] == []  # without it, the folder's own (empty) layer
