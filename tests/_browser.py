@@ -51,6 +51,7 @@ class PageRun:
 
     page: Any
     console_errors: list[str] = field(default_factory=list)
+    console_warnings: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
@@ -73,7 +74,17 @@ class PageRun:
             timeout=timeout_s * 1000,
             polling=100,
         )
-        self.page.wait_for_timeout(700)  # let cluster animations settle
+        # then for events, not for time: the chart's view has run, no cluster animation is on
+        self.page.wait_for_function(
+            "() => window.geotrack.chartRan === true || !window.geotrack.chartView",
+            timeout=timeout_s * 1000,
+            polling=100,
+        )
+        self.page.wait_for_function(
+            "() => !document.querySelector('.leaflet-cluster-anim')",
+            timeout=timeout_s * 1000,
+            polling=100,
+        )
 
 
 @contextlib.contextmanager
@@ -119,6 +130,10 @@ def open_page(
                 page.on(
                     "console",
                     lambda m: run.console_errors.append(m.text) if m.type == "error" else None,
+                )
+                page.on(
+                    "console",
+                    lambda m: run.console_warnings.append(m.text) if m.type == "warning" else None,
                 )
                 page.on("pageerror", lambda e: run.page_errors.append(str(e)))
 

@@ -60,7 +60,7 @@ def test_spec_is_self_contained_json(spec):
     assert "url" not in set(_keys(spec))
     text = json.dumps(spec)  # plain JSON types only
     assert json.loads(text) == spec
-    assert spec["$schema"].endswith("vega-lite/v5.json")
+    assert spec["$schema"].endswith("vega-lite/v6.json")
 
 
 def test_gaps_stay_gaps(spec):

@@ -225,8 +225,13 @@ def test_clicking_a_strip_tick_centres_the_map(loaded):
     i = run.evaluate("window.geotrack.indexOf('YLU-0014')")  # km 205
     x = run.evaluate(f"window.geotrack.stripX(window.geotrack.data.c.km[{i}])")
     box = run.page.locator("#gt-strip").bounding_box()
+    # wait for the map's own event, not for a time: the move ends when Leaflet says so
+    run.evaluate(
+        "window.__gtMoved = false;"
+        " window.geotrack.map.once('moveend', () => { window.__gtMoved = true; })"
+    )
     run.page.mouse.click(box["x"] + x, box["y"] + box["height"] / 2)
-    run.page.wait_for_timeout(1500)
+    run.page.wait_for_function("window.__gtMoved === true", timeout=60000)
     lat, lon = run.evaluate(
         "(() => { const c = window.geotrack.map.getCenter(); return [c.lat, c.lng]; })()"
     )

@@ -52,8 +52,8 @@ from geotrack.trade import (
 
 #: The Vega-Lite version the spec is written for and rendered with
 #: (``vl_convert.javascript_bundle(vl_version=VEGALITE_VERSION)`` gives the matching JS).
-VEGALITE_VERSION = "5.21"
-_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+VEGALITE_VERSION = "6.4"
+_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 
 _CROSSINGS_LABEL = "Crossing sites first reported (right axis)"
 _SERIES = {
@@ -115,7 +115,7 @@ def trade_chart_spec(
     Returns
     -------
     dict
-        A Vega-Lite v5 spec (JSON-ready; no external URL).
+        A Vega-Lite v6 spec (JSON-ready; no external URL).
 
     Examples
     --------

@@ -106,7 +106,7 @@ def workspace_payload(
     win = ws.window(spec)
     crossings = ws.read_crossings()
     density, raster, banks = _density_for(ws, spec, opts)
-    chart_spec, trade_sources = _chart_for(ws, crossings)
+    chart_spec, trade_sources, story = _chart_for(ws, crossings)
     dates = [
         str(f.get("properties", {}).get(k))
         for f in crossings
@@ -137,6 +137,7 @@ def workspace_payload(
     if banks:
         payload["meta"]["banks"] = banks
     payload["meta"]["newest_report"] = max(reported) if reported else None
+    payload["trade"] = story
     claims = ws.read_claims()
     if claims:
         from geotrack.claims.check import check_claims
@@ -176,20 +177,24 @@ def _density_for(
     return summary, raster, summary.get("banks")
 
 
-def _chart_for(ws: Any, crossings: Sequence[Mapping[str, Any]]) -> tuple[dict | None, list[str]]:
-    """The trade chart spec for the side panel, and one attribution line for its sources."""
+def _chart_for(
+    ws: Any, crossings: Sequence[Mapping[str, Any]]
+) -> tuple[dict | None, list[str], dict | None]:
+    """The trade chart spec, one attribution line for its sources, and the story in words."""
     from geotrack import trade
     from geotrack.render.chart import trade_chart_spec
+    from geotrack.render.trade_panel import trade_story
 
     rows = trade.load_trade(ws.path)
     if not rows:
-        return None, []
+        return None, [], None
     events = trade.load_events(ws.path)
-    spec = trade_chart_spec(rows, crossings=crossings, events=events, width=292, height=170)
+    monthly = [r for r in rows if r.kind == "month"]
+    spec = trade_chart_spec(monthly, crossings=crossings, events=events, width=292, height=170)
     sources = sorted({r.source.strip() for r in rows if r.source and r.source.strip()})
     line = (
-        "Trade: China's customs (GACC) monthly figures as cited by "
+        "Trade: China's customs (GACC) figures as cited by "
         + "; ".join(sources)
-        + " (each month's source is in the chart's tooltip and in trade.csv)"
+        + " (each month's source is in the chart's tooltip, the figures table and trade.csv)"
     )
-    return spec, [line] if sources else []
+    return spec, [line] if sources else [], trade_story(rows, events)

@@ -87,8 +87,13 @@ _PANEL_HTML = """
   <section id="gt-density-legend" aria-label="Density legend"></section>
   <section id="gt-chart-box" aria-label="Official trade chart">
     <h2>Official China–DPRK trade, and crossings per month</h2>
+    <ul id="gt-trade-story" aria-label="Trade figures in words"></ul>
+    <label id="gt-chart-span-label" class="gt-small">Show
+      <select id="gt-chart-span" aria-label="Months shown in the chart"></select></label>
     <div id="gt-chart-wrap"><div id="gt-chart"></div><div id="gt-chart-range"></div></div>
     <p id="gt-chart-note" class="gt-small"></p>
+    <details id="gt-trade-table-box"><summary>Figures as a table</summary>
+      <div id="gt-trade-table"></div></details>
   </section>
   <section id="gt-sources" aria-label="Sources and attributions"></section>
 </aside>
