@@ -363,8 +363,8 @@ def _where(
 
 def _measured(props: dict[str, Any], km: float, off: float) -> None:
     """Store where the site's point lies: chainage (km) and signed offset (m, + = CN side)."""
-    props["chainage_km"] = round(float(km), 3)
-    props["offset_m"] = round(float(off), 1)
+    props["chainage_km"] = round(float(km), 3) + 0.0  # never -0.0
+    props["offset_m"] = round(float(off), 1) + 0.0
 
 
 def _coordinate_basis(datum: object) -> str:

@@ -457,7 +457,7 @@ def undo_cmd(workspace):
 
     \b
     Example:
-        geotrack claims undo
+        geotrack claims retire C3 --reason "example" && geotrack claims undo
     """
     from geotrack.claims.records import undo_claims
 
