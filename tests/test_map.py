@@ -162,7 +162,20 @@ def test_page_is_self_contained_offline(page_inputs):
 def test_online_mode_links_cdn_and_offers_tiles(page_inputs):
     feats, kw = page_inputs
     html = render_html(map_payload(feats, **kw, options=MapOptions(online=True)))
-    assert '<script src="https://unpkg.com/leaflet@1.9.3/dist/leaflet.js">' in html
+    assert (
+        '<script src="https://unpkg.com/leaflet@1.9.3/dist/leaflet.js" '
+        'integrity="sha256-WBkoXOwTeyKclOHuWtc+i2uENFpDZ9YPdf5Hf+D7ewM=" crossorigin="anonymous"'
+    ) in html  # Leaflet's published SRI for 1.9.3, from the same bytes the offline page inlines
+    # every CDN asset carries integrity and crossorigin
+    import re
+
+    tags = re.findall(r"<(?:script|link)[^>]*https://unpkg\.com[^>]*>", html)
+    assert len(tags) == 5
+    assert all('integrity="sha256-' in t and 'crossorigin="anonymous"' in t for t in tags)
+    assert (
+        'href="https://unpkg.com/leaflet@1.9.3/dist/leaflet.css" integrity="sha256-kLaT2GOSpHechhsozzB+flnD+zUyjE2LlfWPgU04xyI="'
+        in html
+    )
     assert "tile.openstreetmap.org" in html
     assert "bootstrap" not in html.lower().replace("bootstrap-", "")
 

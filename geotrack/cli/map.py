@@ -20,7 +20,7 @@ def _render(
     title: str | None,
 ) -> None:
     from geotrack.errors import UsageError
-    from geotrack.render.map import MapOptions, workspace_map, write_html
+    from geotrack.render.map import MapOptions, render_html, workspace_payload, write_html
 
     for flag, path in (("--output", output), ("--png", png)):
         if path is not None and (str(path) in ("", ".") or path.is_dir()):
@@ -37,7 +37,12 @@ def _render(
             f"--png={str(png)!r} exists: pass --overwrite to replace it, or choose another path"
         )
     opts = MapOptions(online=online, **({"title": title} if title else {}))
-    html = workspace_map(ws, window=window, options=opts)
+    click.echo("geotrack: reading the workspace, measuring density, charting trade...", err=True)
+    payload = workspace_payload(ws, window=window, options=opts)
+    for problem in payload["meta"].get("date_problems", []):
+        click.echo(f"geotrack: warning: {terminal_safe(problem)}", err=True)
+    click.echo("geotrack: building the page (inlining Leaflet and the chart library)...", err=True)
+    html = render_html(payload)
     path = write_html(html, output, overwrite=overwrite)
     click.echo(f"wrote {terminal_safe(path)} ({path.stat().st_size / 1e6:.2f} MB)", err=True)
     if png is not None:

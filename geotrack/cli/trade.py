@@ -5,6 +5,7 @@ Subcommands: list, import, conflicts, check-claim, join, chart, events (list, ad
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from geotrack.trade import (
     annual_checks,
     annual_rows,
     check_claim,
+    crossing_counts,
     find_conflicts,
     import_trade,
     join_csv_text,
@@ -288,6 +290,13 @@ def _list_annual(ws, rows, rule, *, currency: str, derive: bool, as_json: bool) 
         "! = sources disagree; * = the figure the rule chooses."
     )
     click.echo(rule.describe())
+
+
+def _warn_out_of_range(undated: Sequence[str]) -> None:
+    """Name, on stderr, each stored date outside 1900..today that was left out of the months."""
+    for line in undated:
+        if "is outside" in line:
+            click.echo(f"geotrack: warning: {terminal_safe(line)}", err=True)
 
 
 def _month_json(m) -> dict[str, Any]:
@@ -580,6 +589,7 @@ def join_cmd(
         end=end,
         derive_totals=derive_totals,
     )
+    _warn_out_of_range(join.undated)
     if fmt == "json":
         import orjson
 
@@ -668,9 +678,11 @@ def chart_cmd(
 
     ws = open_workspace(workspace)
     fx = _parse_fx(fx_items, fx_source)
+    crossings = ws.read_crossings(include_retired=include_retired)
+    _warn_out_of_range(crossing_counts(crossings)[1])
     spec = trade_chart_spec(
         load_trade(ws.path),
-        crossings=ws.read_crossings(include_retired=include_retired),
+        crossings=crossings,
         events=load_events(ws.path),
         currency=currency,
         rule=_rule(prefer_sources, ignore_recorded),

@@ -20,6 +20,7 @@ __all__ = [
     "PAGE_SCRIPT_SECTIONS",
     "AssetError",
     "asset_versions",
+    "cdn_integrity",
     "leaflet_css",
     "leaflet_js",
     "markercluster_css",
@@ -60,6 +61,27 @@ CDN: dict[str, str] = {
     ),
 }
 
+#: Where each CDN asset's bytes are in the installed packages (module, package, file).
+_CDN_FILES: dict[str, tuple[str, str, str]] = {
+    "leaflet_js": ("leaflet", "xstatic-leaflet", "leaflet.js"),
+    "leaflet_css": ("leaflet", "xstatic-leaflet", "leaflet.css"),
+    "markercluster_js": (
+        "leaflet_markercluster",
+        "xstatic-leaflet-markercluster",
+        "leaflet.markercluster.js",
+    ),
+    "markercluster_css": (
+        "leaflet_markercluster",
+        "xstatic-leaflet-markercluster",
+        "MarkerCluster.css",
+    ),
+    "markercluster_default_css": (
+        "leaflet_markercluster",
+        "xstatic-leaflet-markercluster",
+        "MarkerCluster.Default.css",
+    ),
+}
+
 _STATIC = "static"
 _SOURCE_MAP = re.compile(r"^\s*//# sourceMappingURL=.*$", re.M)
 _CSS_URL = re.compile(r"url\((?P<q>['\"]?)(?P<path>images/[A-Za-z0-9_.-]+\.png)(?P=q)\)")
@@ -88,6 +110,32 @@ def _read(path: Path, package: str) -> str:
             f"asset file={str(path)!r} from {package} cannot be read ({exc.strerror}); "
             f"reinstall it with `pip install --force-reinstall {package}`"
         ) from exc
+
+
+@functools.cache
+def cdn_integrity(name: str) -> str:
+    """The Subresource Integrity value (``sha256-...``) of CDN asset *name* (a key of :data:`CDN`).
+
+    Computed from the same file of the installed package that the offline page inlines,
+    so a CDN that serves other bytes is refused by the browser.
+
+    Examples
+    --------
+    >>> cdn_integrity("leaflet_js")
+    'sha256-WBkoXOwTeyKclOHuWtc+i2uENFpDZ9YPdf5Hf+D7ewM='
+    """
+    import hashlib
+
+    module, package, filename = _CDN_FILES[name]
+    path = _xstatic_dir(module, package) / filename
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AssetError(
+            f"asset file={str(path)!r} from {package} cannot be read ({exc.strerror}); "
+            f"reinstall it with `pip install --force-reinstall {package}`"
+        ) from exc
+    return "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
 
 
 def script_safe(js: str) -> str:

@@ -17,6 +17,7 @@ __all__ = [
 ]
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ from geotrack import schema
 from geotrack.crs import to_measure
 from geotrack.errors import DataError
 from geotrack.linear import LineIndex
-from geotrack.render.encode import StringTable, code_index, day_number, finite, rounded
+from geotrack.render.encode import EPOCH, StringTable, code_index, day_number, finite, rounded
 
 #: Marker fill per crossing kind (Okabe-Ito palette, distinguishable with colour blindness).
 KIND_COLOURS: dict[str, str] = {
@@ -96,6 +97,29 @@ def _spread(props: Mapping[str, Any]) -> list[float] | None:
     return [round(lo, 3), round(hi, 3)]
 
 
+def _day_in_bounds(
+    report: Mapping[str, Any], key: str, rid: str, problems: list[str] | None
+) -> object:
+    """``report[key]`` when it is a date from 1900-01-01 to today (UTC), else None.
+
+    A stored date out of those bounds (written before they were checked) is left out
+    of the page's time filter and named in *problems*, so the crossing stays shown.
+    """
+    value = report.get(key)
+    n = day_number(value)
+    if n is None:
+        return value
+    today = (datetime.now(UTC).date() - EPOCH).days
+    if (schema.MIN_DATE - EPOCH).days <= n <= today:
+        return value
+    if problems is not None:
+        problems.append(
+            f"{rid}: {key}={value!r} is outside {schema.MIN_DATE.isoformat()}..today; left out of the "
+            "time filter (`geotrack validate` lists it; fix the year)"
+        )
+    return None
+
+
 def crossing_columns(
     crossings: Sequence[Mapping[str, Any]],
     index: LineIndex,
@@ -103,6 +127,7 @@ def crossing_columns(
     *,
     max_offset_m: float,
     report_strings: StringTable | None = None,
+    problems: list[str] | None = None,
 ) -> dict[str, list]:
     """The crossings as columns of the payload (``c``), text as *strings* indices.
 
@@ -214,13 +239,15 @@ def crossing_columns(
         rows = []
         rs = strings if report_strings is None else report_strings
         for r in reports:
-            s = day_number(r.get("event_start")) or day_number(r.get("event_end"))
-            e = day_number(r.get("event_end"), end=True) or day_number(
-                r.get("event_start"), end=True
-            )
+            rid = f"{f.get('id') or p.get('id')}/{r.get('report_id', '?')}"
+            start = _day_in_bounds(r, "event_start", rid, problems)
+            end = _day_in_bounds(r, "event_end", rid, problems)
+            s = day_number(start) or day_number(end)
+            e = day_number(end, end=True) or day_number(start, end=True)
             if s is None and e is None:
-                s = day_number(r.get("reported"))
-                e = day_number(r.get("reported"), end=True)
+                reported = _day_in_bounds(r, "reported", rid, problems)
+                s = day_number(reported)
+                e = day_number(reported, end=True)
             if s is not None and e is not None:
                 intervals.append([min(s, e), max(s, e)])
             cred = r.get("credibility")

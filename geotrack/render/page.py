@@ -167,13 +167,23 @@ def render_html(payload: Mapping[str, Any], *, online: bool | None = None) -> st
     fig.header.add_child(Element('<meta name="referrer" content="no-referrer">'), name="gt_ref")
     fig.header.add_child(Element(_inline("title", _html_text(meta["title"]))), name="gt_title")
     if online:
+
+        def sri(name: str) -> str:
+            return (
+                f'integrity="{assets.cdn_integrity(name)}" crossorigin="anonymous" '
+                'referrerpolicy="no-referrer"'
+            )
+
         links = "\n".join(
             [
-                f'<link rel="stylesheet" href="{assets.CDN["leaflet_css"]}">',
-                f'<link rel="stylesheet" href="{assets.CDN["markercluster_css"]}">',
-                f'<link rel="stylesheet" href="{assets.CDN["markercluster_default_css"]}">',
-                f'<script src="{assets.CDN["leaflet_js"]}"></script>',
-                f'<script src="{assets.CDN["markercluster_js"]}"></script>',
+                *(
+                    f'<link rel="stylesheet" href="{assets.CDN[n]}" {sri(n)}>'
+                    for n in ("leaflet_css", "markercluster_css", "markercluster_default_css")
+                ),
+                *(
+                    f'<script src="{assets.CDN[n]}" {sri(n)}></script>'
+                    for n in ("leaflet_js", "markercluster_js")
+                ),
             ]
         )
         fig.header.add_child(Element(links), name="gt_cdn")

@@ -261,12 +261,14 @@ def map_payload(
     index = stretch.index
     strings = StringTable()
     report_strings = StringTable()
+    date_problems: list[str] = []
     cols = crossing_columns(
         list(crossings),
         index,
         strings,
         max_offset_m=opts.max_offset_km * 1000.0,
         report_strings=report_strings,
+        problems=date_problems,
     )
     report_rows = cols.pop("r")
     length_km = index.length_m / 1000.0
@@ -349,6 +351,7 @@ def map_payload(
             ],
             "time_range": [min(days), max(days)] if days else None,
             "max_offset_km": opts.max_offset_km,
+            "date_problems": date_problems,
         },
         "codes": {
             "kind": code_list(schema.KINDS, KIND_COLOURS),

@@ -23,6 +23,7 @@ from geotrack.errors import (
     UsageError,
 )
 from geotrack.escape import csv_cell
+from geotrack.schema import MIN_DATE
 from geotrack.trade.events import Event
 from geotrack.trade.model import FLOWS, MONTH_RULE, FxRate, TradeRow, _json_number
 from geotrack.trade.parsing import _ISO_DAY_RE, parse_month
@@ -127,6 +128,22 @@ def utc_month(value: object) -> str | None:
 
 
 def _utc_date(value: object) -> date | None:
+    """The UTC calendar date of *value*, checked against the bounds dates are written with.
+
+    A record already stored with a date before 1900-01-01 or after today (UTC) is
+    not placed in any month: the caller reports it by id and carries on.
+    """
+    d = _parse_utc_date(value)
+    today = datetime.now(UTC).date()
+    if d is not None and not MIN_DATE <= d <= today:
+        raise ValueError(
+            f"{d.isoformat()} is outside {MIN_DATE.isoformat()}..{today.isoformat()} (today); "
+            "left out of the months (`geotrack validate` lists it; fix the year)"
+        )
+    return d
+
+
+def _parse_utc_date(value: object) -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
