@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geotrack.cli.main import cli
 from geotrack.errors import ProblemList, UsageError
@@ -297,3 +299,35 @@ def test_presets_builtin_saved_and_unknown(ws, w, tmp_path):
     assert res.exit_code == 2 and "is built in" in res.stderr
     res = run("crossings", "import", *w, path, "--save-preset", "../x")
     assert res.exit_code == 2 and "preset name" in res.stderr
+
+
+# -- invariants ------------------------------------------------------------------------------
+
+_NAMES = st.sampled_from(
+    ["lon", "Lon", "LONGITUDE", "kind", "Type", "source", "Source Name", "date", "notes",
+     "n_reports", "created_at", "fatalities", "Admin 1", "x-y", "extra", "reports", "ÜBER"]
+) | st.text(min_size=1, max_size=8)  # fmt: skip
+_VALUES = st.none() | st.integers() | st.text(max_size=5) | st.booleans()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    record=st.dictionaries(_NAMES, _VALUES, max_size=8), policy=st.sampled_from(["keep", "drop"])
+)
+def test_every_column_is_accounted_for(record, policy):
+    """Each column is a field, kept in extra (keep), dropped (drop), ignored or a reported clash."""
+    record = {k: v for k, v in record.items() if k != "extra"}
+    m = ColumnMapper(CROSSING_FIELDS, extra=policy, reserved=("reports",))
+    out = m.map(record, "row 2")
+    summary = m.summary()
+    clashes = {p.field for p in m.problems}
+    for column, value in record.items():
+        if column in summary["ignored"] or column in clashes:
+            continue
+        if column in summary["mapped"] or column == "reports":
+            target = summary["mapped"].get(column, column)
+            assert out[target] == value
+        elif policy == "keep":
+            assert out["extra"][column] == value
+        else:
+            assert column in summary["dropped"] and column not in out.get("extra", {})
