@@ -207,3 +207,18 @@ def test_add_report_is_refused_on_a_retired_crossing_like_edit(ws):
     # was: accepted (exit 0, report R2 added to a tombstone)
     assert res.exit_code == 1 and "retired" in res.stderr
     assert len(ws.read_crossings(include_retired=True)[0]["properties"]["reports"]) == 1
+
+
+@pytest.mark.parametrize("encoding", ["punycode", "utf-7", "rot13", "nope"])
+def test_unknown_and_byte_codecs_are_refused_by_both_importers(ws, tmp_path, encoding):
+    # was: a traceback (UnicodeError from the punycode codec) in both importers
+    w = ["-w", str(ws.path)]
+    src = tmp_path / "in.csv"
+    src.write_text("lon,lat,kind,source_name,period,total_trade\n127.27,41.51,ford,x,2025-11,1\n")
+    for args in (
+        ("crossings", "import", *w, str(src), "--encoding", encoding),
+        ("trade", "import", *w, str(src), "--encoding", encoding, "--dry-run"),
+    ):
+        res = run(*args)
+        assert res.exit_code in (0, 1), res.output
+        assert "internal error" not in res.stderr

@@ -111,9 +111,11 @@ def decode_text(data: bytes, what: str, encoding: str | None) -> str:
             return data.decode(encoding).removeprefix("\ufeff")
         except LookupError:
             raise ImportFileError(f"encoding={encoding!r} is not a known text encoding") from None
-        except UnicodeDecodeError as exc:
+        except UnicodeError as exc:  # UnicodeDecodeError, or a bare one (punycode, idna)
+            where = f"{exc.reason} at byte {exc.start}" if hasattr(exc, "start") else str(exc)
             raise ImportFileError(
-                f"{what} is not {encoding}: {exc.reason} at byte {exc.start}"
+                f"{what} is not {encoding}: {where}; re-save it as UTF-8 or name its real "
+                "encoding with --encoding"
             ) from None
     for bom, enc in (
         (codecs.BOM_UTF8, "utf-8-sig"),

@@ -138,7 +138,7 @@ def _read_table(
         raise ImportFileError(f"{path}: a binary file, not CSV text; export the sheet as CSV")
     try:
         text = raw.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
+    except (UnicodeError, LookupError) as exc:  # punycode raises a bare UnicodeError
         raise ImportFileError(
             f"{path}: not {encoding} text ({exc}); re-save it as UTF-8 or pass --encoding "
             "(e.g. gb18030)"
