@@ -396,3 +396,25 @@ def test_disagreeing_tests_are_said_to_disagree():
     assert "significant hotspot but Ripley's L does not" in _agreement(hs(0.01), cl(0.5))["note"]
     assert _agreement(hs(0.01), cl(0.01)) == {"agree": True, "note": None}
     assert _agreement(hs(None), cl(0.01))["agree"] is None
+
+
+def test_exported_density_layers_carry_the_spread(ws):
+    from geotrack.export.density_layers import density_layers
+    from geotrack.reference import Window
+
+    feats = features_at(
+        ws,
+        [20.0, 30.0],
+        location_precision=["exact", "county"],
+        chainage_from_km=[None, 20.0],
+        chainage_to_km=[None, 40.0],
+    )
+    r = analyse(feats, stretch=ws.stretch, window=Window("w", 0, 50), options=opts(bin_km=10))
+    bins, kde_layer = density_layers(r)
+    props = [f.properties for f in bins.features]
+    assert [p["count"] for p in props] == [0, 0, 1, 0, 0]
+    assert [round(p["spread"], 6) for p in props] == [0, 0, 0.5, 0.5, 0]
+    assert sum(p["expected"] for p in props) == pytest.approx(2.0)
+    step = kde_layer.features[0].properties["step_km"]
+    total = sum(f.properties["per_km"] for f in kde_layer.features) * step
+    assert total == pytest.approx(2.0, rel=0.01)
