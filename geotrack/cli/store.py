@@ -145,7 +145,9 @@ def migrate_cmd(workspace: str | None, url: str | None) -> None:
     folder = resolve_workspace(workspace_path(workspace))
     spec = url or global_store() or resolve_store(folder)
     if not is_store_url(spec):
-        click.echo(f"{folder} keeps its layers in the folder: no migration needed", err=True)
+        click.echo(
+            f"{terminal_safe(folder)} keeps its layers in the folder: no migration needed", err=True
+        )
         return
     store = PgStore(spec)
     try:
