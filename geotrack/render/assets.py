@@ -319,6 +319,7 @@ PAGE_SCRIPT_SECTIONS: tuple[str, ...] = (
     "strip",
     "trade",
     "start",
+    "labels",
 )
 
 

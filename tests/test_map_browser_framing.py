@@ -1,0 +1,115 @@
+"""The first view frames the stretch beside the side panel; labels never overlap (real Chromium)."""
+
+from __future__ import annotations
+
+import pytest
+from _browser import chromium_available, open_page
+
+from geotrack.render.map import workspace_map, write_html
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not chromium_available(), reason="needs /usr/bin/chromium and playwright"),
+]
+
+SIZES = [(1024, 768), (1400, 900)]
+
+FRAME = """() => {
+  const map = window.geotrack.map;
+  const c = map.getContainer().getBoundingClientRect();
+  const p = document.getElementById('gt-panel').getBoundingClientRect();
+  const b = L.latLngBounds(window.geotrack.data.stretch.line);
+  const nw = map.latLngToContainerPoint(b.getNorthWest());
+  const se = map.latLngToContainerPoint(b.getSouthEast());
+  return {left: c.left + nw.x, top: c.top + nw.y, right: c.left + se.x, bottom: c.top + se.y,
+          c_left: c.left, c_top: c.top, c_right: c.right, c_bottom: c.bottom, panel_left: p.left};
+}"""
+
+SHOWN_LABELS = """() => {
+  const c = window.geotrack.map.getContainer().getBoundingClientRect();
+  const out = [];
+  document.querySelectorAll('.gt-label span').forEach(s => {
+    const st = getComputedStyle(s);
+    const r = s.getBoundingClientRect();
+    if (st.display === 'none' || st.visibility === 'hidden' || r.width === 0) return;
+    if (r.right < c.left || r.left > c.right || r.bottom < c.top || r.top > c.bottom) return;
+    out.push({text: s.textContent, cls: s.parentNode.className,
+              l: r.left, t: r.top, r: r.right, b: r.bottom});
+  });
+  return out;
+}"""
+
+ZOOM = "(z) => { const n = window.geotrack.labelPasses; window.geotrack.map.setZoom(z); return n; }"
+
+
+def ready(run):
+    run.wait_ready()
+    run.page.wait_for_function("() => !window.geotrack.labelsPending", polling=50)
+
+
+def overlapping(labels):
+    pairs = []
+    for i, a in enumerate(labels):
+        for b in labels[i + 1 :]:
+            if a["l"] < b["r"] and b["l"] < a["r"] and a["t"] < b["b"] and b["t"] < a["b"]:
+                pairs.append((a["text"], b["text"]))
+    return pairs
+
+
+@pytest.fixture(scope="module")
+def page_path(tmp_path_factory):
+    from geotrack.workspace import init_workspace
+
+    tmp = tmp_path_factory.mktemp("framing")
+    ws = init_workspace(tmp / "ws", public_record=True)
+    return write_html(workspace_map(ws), tmp / "map.html")
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_first_view_fits_the_stretch_beside_the_panel(page_path, width, height):
+    with open_page(page_path, width=width, height=height) as run:
+        ready(run)
+        f = run.evaluate(FRAME)
+        assert f["c_right"] <= f["panel_left"] + 1  # the map stops at the panel
+        assert f["c_left"] <= f["left"] and f["right"] <= f["c_right"], f
+        assert f["c_top"] <= f["top"] and f["bottom"] <= f["c_bottom"], f
+        assert run.page_errors == [] and run.console_errors == []
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_no_two_shown_labels_overlap_at_any_zoom(page_path, width, height):
+    with open_page(page_path, width=width, height=height) as run:
+        ready(run)
+        first = run.evaluate(SHOWN_LABELS)
+        assert len(first) >= 5
+        assert overlapping(first) == []
+        z0 = run.evaluate("window.geotrack.map.getZoom()")
+        for z in (z0 + 1, z0 + 2, z0 - 1):
+            n = run.evaluate(ZOOM, z)
+            # the event: the map has stopped and the labels were placed after it
+            run.page.wait_for_function(
+                "(n) => window.geotrack.labelPasses > n && !window.geotrack.labelsPending"
+                " && !document.querySelector('.leaflet-zoom-anim, .leaflet-cluster-anim')",
+                arg=n,
+            )
+            assert run.evaluate("window.geotrack.map.getZoom()") == z
+            assert overlapping(run.evaluate(SHOWN_LABELS)) == []
+        assert run.page_errors == [] and run.console_errors == []
+
+
+def test_a_lower_priority_label_gives_way(page_path):
+    with open_page(page_path, width=1024, height=768) as run:
+        ready(run)
+        # where a town and a county name collide, the town name stays
+        kept = run.evaluate(SHOWN_LABELS)
+        towns = [x for x in kept if "gt-town" in x["cls"]]
+        counties = [x for x in kept if "gt-county" in x["cls"]]
+        assert towns and overlapping(towns + counties) == []
+        hidden_towns = run.evaluate(
+            "Array.from(document.querySelectorAll('.gt-label-hidden.gt-town'))"
+            ".filter(n => n.closest('.leaflet-container')).length"
+        )
+        hidden_any = run.evaluate("document.querySelectorAll('.gt-label-hidden').length")
+        assert hidden_any > 0  # the public record's labels do collide somewhere
+        assert hidden_towns < hidden_any
+        run.page.screenshot(path=str(page_path.parent / "framing.png"))
