@@ -4,8 +4,8 @@ The project refers to the GeoPackage's layers and the density raster by paths
 relative to itself (keep the files together and the folder can move), states
 its CRS (EPSG:32652, UTM zone 52N, metres: distances measured in it are real),
 opens on the extent of the stretch, draws the layers in a sensible order
-(crossings and towns above the density, the river lines, the border and the
-raster below), relates each crossing to its reports (``reports.site_id`` =
+(crossings and towns on top, the density bins above the stretch line they
+divide, the claims, county segments, border and the raster below), relates each crossing to its reports (``reports.site_id`` =
 ``crossings.id``) and sets the Temporal Controller's range to the crossings'
 dates.  The styles are the same as in the GeoPackage's ``layer_styles``.
 
@@ -37,18 +37,24 @@ LAYER_ORDER = (
     "reports",
     "official_crossings",
     "towns",
+    "density_bins",
+    "density_kde",
     "stretch",
     "claims",
     "relays",
-    "density_bins",
-    "density_kde",
     "county_segments",
     "border",
 )
 _WKB = {"Point": "Point", "LineString": "LineString", "MultiLineString": "MultiLineString"}
 _GEOM = {"Point": "Point", "LineString": "Line", "MultiLineString": "Line", None: "No geometry"}
-#: Layers listed but not drawn when the project opens (the kernel density overlaps the bins).
-_HIDDEN = {"density_kde_geotrack"}
+#: Layers listed but not drawn when the project opens: the kernel density overlaps the bins,
+#: and the density raster (bandwidth tens of km) paints the whole frame and hides the river.
+_HIDDEN = {"density_kde_geotrack", "density_raster_geotrack"}
+_RASTER_ABSTRACT = (
+    "Kernel density of the reported crossings, crossings per km² (the legend per 100 or 10,000 km² where the values are small). "
+    "Off when the project opens: with its bandwidth of tens of km it covers the whole frame "
+    "and hides the river; tick it to see where crossings cluster in a straight line."
+)
 _PROJ4 = {
     "EPSG:4326": "+proj=longlat +datum=WGS84 +no_defs",
     "EPSG:32652": "+proj=utm +zone=52 +datum=WGS84 +units=m +no_defs",
@@ -149,7 +155,7 @@ def _raster_maplayer(
     _sub(_sub(ml, "keywordList"), "value", "")
     _sub(ml, "layername", title)
     _srs(_sub(ml, "srs"), PROJECT_CRS)
-    _metadata(ml, title, "Kernel density of the reported crossings, crossings per km²")
+    _metadata(ml, title, _RASTER_ABSTRACT)
     _sub(ml, "provider", "gdal")
     nodata = _sub(ml, "noData")
     _sub(nodata, "noDataList", useSrcNoData=1, bandNo=1)

@@ -23,6 +23,7 @@ __all__ = [
     "layer_qml",
     "raster_qml",
     "raster_style_elements",
+    "readable_area_unit",
     "to_qml",
     "vector_style_elements",
 ]
@@ -442,6 +443,32 @@ def vector_style_elements(layer: Layer) -> tuple[dict[str, str], list[ET.Element
     return attrs, list(root)
 
 
+def readable_area_unit(top: float, label: str) -> tuple[float, str]:
+    """The factor and unit that show a density "per km²" with a top of at least 1 for the legend.
+
+    Tries per km², per 100 km² and per 10,000 km² (100 km × 100 km); a label not
+    "per km²" is kept as it is (factor 1).
+
+    Examples
+    --------
+    >>> readable_area_unit(0.000676, "crossings per km²")
+    (10000.0, 'crossings per 10,000 km²')
+    >>> readable_area_unit(0.0123, "crossings per km²")
+    (100.0, 'crossings per 100 km²')
+    >>> readable_area_unit(2.0, "crossings per km²")
+    (1.0, 'crossings per km²')
+    >>> readable_area_unit(0.001, "per m")
+    (1.0, 'per m')
+    """
+    if not label.endswith("per km²"):
+        return 1.0, label
+    stem = label[: -len("km²")]
+    for factor, unit in ((1.0, "km²"), (100.0, "100 km²")):
+        if top * factor >= 1.0:
+            return factor, stem + unit
+    return 10000.0, stem + "10,000 km²"
+
+
 def raster_style_elements(
     *, vmax: float, label: str = "crossings per km²", band: int = 1
 ) -> tuple[dict[str, str], list[ET.Element]]:
@@ -499,6 +526,7 @@ def raster_style_elements(
     stops = [(0.0, "255,255,255", 0)] + [
         ((i + 1) / len(_RAMP), c, 255) for i, c in enumerate(_RAMP)
     ]
+    factor, shown = readable_area_unit(top, label)
     for frac, color, alpha in stops:
         r, g, b = (int(v) for v in color.split(","))
         value = top * frac
@@ -509,7 +537,7 @@ def raster_style_elements(
                 "value": f"{value:.6g}",
                 "color": f"#{r:02x}{g:02x}{b:02x}",
                 "alpha": alpha,
-                "label": f"{value:.3g} {label}",
+                "label": f"{value * factor:.3g} {shown}",
             },
         )
     _sub(pipe, "brightnesscontrast", {"brightness": 0, "contrast": 0, "gamma": 1})
