@@ -39,107 +39,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from geotrack.claim_schema import (
-    AREA_KINDS,
-    PUBLISHED_PRECISIONS,
-    QUALIFIERS,
-    UNITS,
-    claim_label,
-    stated_km,
-)
+from geotrack.claim_schema import claim_label, stated_km
 from geotrack.errors import DataError, UsageError
 from geotrack.escape import replace_nul
-from geotrack.schema import (
-    BANKS,
-    CREDIBILITY,
-    DATE_PRECISIONS,
-    DATUMS,
-    KINDS,
-    PLACEMENTS,
-    PRECISIONS,
-    RELIABILITY,
-    SOURCE_TYPES,
-    STATUSES,
-    VERIFICATIONS,
-)
+from geotrack.export._schema import DOMAINS, LAYER_SPECS, PUBLIC_DROPPED, Domain, Field
 
-#: Field types a layer may use (the same names as fiona's schema types).
-FIELD_TYPES = ("str", "int", "float", "bool", "date", "datetime")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _ID_NUM_RE = re.compile(r"^[A-Z]{2,8}-(\d{1,9})$")
 _REPORT_NUM_RE = re.compile(r"^R(\d{1,3})$")
-
-
-@dataclass(frozen=True)
-class Domain:
-    """A list of coded values with labels (a GDAL coded field domain).
-
-    Examples
-    --------
-    >>> DOMAINS["kind"].codes["ford"]
-    'Ford'
-    """
-
-    name: str
-    type: str
-    codes: Mapping[Any, str]
-    description: str
-
-
-#: Coded-value domains, by name (the GeoPackage domain name is the same).
-DOMAINS: dict[str, Domain] = {
-    d.name: d
-    for d in (
-        Domain("kind", "str", KINDS, "Kind of crossing"),
-        Domain("status", "str", STATUSES, "Status of the crossing when last reported"),
-        Domain("location_precision", "str", PRECISIONS, "How precisely the site is located"),
-        Domain("datum", "str", DATUMS, "Datum the coordinate was reported in"),
-        Domain("placement", "str", PLACEMENTS, "How the site was placed"),
-        Domain("bank", "str", BANKS, "Bank of the river"),
-        Domain("source_type", "str", SOURCE_TYPES, "Type of source"),
-        Domain("date_precision", "str", DATE_PRECISIONS, "Precision of the event dates"),
-        Domain("reliability", "str", RELIABILITY, "Admiralty code: source reliability A-F"),
-        Domain("credibility", "int", CREDIBILITY, "Admiralty code: information credibility 1-6"),
-        Domain("verification", "str", VERIFICATIONS, "Verification status of the report"),
-        Domain("count_qualifier", "str", QUALIFIERS, "How the claimed count is qualified"),
-        Domain("stated_unit", "str", UNITS, "Unit of the stated length, as printed"),
-        Domain("area_kind", "str", AREA_KINDS, "How the claim's area is described"),
-        Domain(
-            "published_precision", "str", PUBLISHED_PRECISIONS, "Precision of the publication date"
-        ),
-    )
-}
-
-
-@dataclass(frozen=True)
-class Field:
-    """One attribute of a layer.
-
-    Parameters
-    ----------
-    name : str
-        Column name (ASCII, as written in every format).
-    type : str
-        One of :data:`FIELD_TYPES`.
-    alias : str
-        A readable name with its unit, shown by QGIS and in KML balloons.
-    domain : str, optional
-        Name of a :data:`DOMAINS` entry whose codes the values use.
-
-    Examples
-    --------
-    >>> Field("uncertainty_m", "float", "Location uncertainty (m)").type
-    'float'
-    """
-
-    name: str
-    type: str
-    alias: str
-    domain: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.type not in FIELD_TYPES:
-            raise ValueError(f"field {self.name!r}: type {self.type!r} is not one of {FIELD_TYPES}")
 
 
 @dataclass
@@ -193,131 +100,6 @@ class Layer:
             if f.name == name:
                 return f
         raise KeyError(name)
-
-
-# -- schemas -------------------------------------------------------------------------------------
-
-CROSSING_FIELDS: tuple[Field, ...] = (
-    Field("id", "str", "Crossing id"),
-    Field("name", "str", "Name"),
-    Field("kind", "str", "Kind", "kind"),
-    Field("status", "str", "Status", "status"),
-    Field("location_precision", "str", "Location precision", "location_precision"),
-    Field("uncertainty_m", "float", "Location uncertainty (m)"),
-    Field("place_as_printed", "str", "Place as the report printed it"),
-    Field("placement", "str", "Placed from", "placement"),
-    Field("placement_basis", "str", "Placement basis (geotrack's words)"),
-    Field("inferred", "bool", "Placement inferred (not printed)"),
-    Field("chainage_km", "float", "Chainage of the point (km from the west, downstream end)"),
-    Field("offset_m", "float", "Offset from the river line (m, + = CN side)"),
-    Field("bank", "str", "Bank", "bank"),
-    Field("chainage_from_km", "float", "Spread along the river from (km)"),
-    Field("chainage_to_km", "float", "Spread along the river to (km)"),
-    Field("datum", "str", "Datum as reported", "datum"),
-    Field("original_lon", "float", "Longitude as reported (deg)"),
-    Field("original_lat", "float", "Latitude as reported (deg)"),
-    Field("synthetic", "bool", "Synthetic (invented) record"),
-    Field("n_reports", "int", "Number of reports"),
-    Field("first_reported", "date", "First reported"),
-    Field("last_reported", "date", "Last reported"),
-    Field("first_seen", "date", "First seen (event start)"),
-    Field("last_seen", "date", "Last seen (event end)"),
-    Field("created_at", "datetime", "Record created (UTC)"),
-    Field("updated_at", "datetime", "Record updated (UTC)"),
-)
-REPORT_FIELDS: tuple[Field, ...] = (
-    Field("site_id", "str", "Crossing id"),
-    Field("report_id", "str", "Report id"),
-    Field("source_name", "str", "Source"),
-    Field("source_type", "str", "Source type", "source_type"),
-    Field("url", "str", "Source URL"),
-    Field("archive_url", "str", "Archived copy URL"),
-    Field("sha256", "str", "SHA-256 of the captured item"),
-    Field("accessed", "date", "Accessed"),
-    Field("reported", "date", "Reported"),
-    Field("event_start", "date", "Event start"),
-    Field("event_end", "date", "Event end"),
-    Field("date_precision", "str", "Date precision", "date_precision"),
-    Field("reliability", "str", "Source reliability (A-F)", "reliability"),
-    Field("credibility", "int", "Information credibility (1-6)", "credibility"),
-    Field("verification", "str", "Verification", "verification"),
-    Field("notes", "str", "Notes"),
-    Field("source_ref", "str", "Reference in the source (its id)"),
-    Field("extra", "str", "Other columns of the imported file (JSON)"),
-)
-CLAIM_FIELDS: tuple[Field, ...] = (
-    Field("id", "str", "Claim id"),
-    Field("label", "str", "Label (count, who, first published)"),
-    Field("claimed_by", "str", "Claimed by"),
-    Field("count", "int", "Count claimed"),
-    Field("count_qualifier", "str", "Count qualifier", "count_qualifier"),
-    Field("what_as_printed", "str", "What, as printed"),
-    Field("kinds", "str", "Kinds coded from it (;-separated)"),
-    Field("area_as_printed", "str", "Area, as printed"),
-    Field("area_kind", "str", "Area described as", "area_kind"),
-    Field("area_places", "str", "Counties or places named (;-separated)"),
-    Field("area_beyond", "str", "Area runs past the stretch's end"),
-    Field("from_km", "float", "Window start (chainage km)"),
-    Field("to_km", "float", "Window end (chainage km)"),
-    Field("river_km", "float", "Window along the river (km, EPSG:32652)"),
-    Field("area_basis", "str", "How the area was resolved"),
-    Field("area_inferred", "bool", "Area reading inferred (not printed)"),
-    Field("stated_length", "float", "Stated length, as printed"),
-    Field("stated_unit", "str", "Unit of the stated length", "stated_unit"),
-    Field("stated_km", "float", "Stated length in km"),
-    Field("stated_length_as_printed", "str", "Stated length, as printed (text)"),
-    Field("imagery", "str", "Imagery"),
-    Field("activity_period_as_printed", "str", "Activity period, as printed"),
-    Field("activity_start", "date", "Activity start"),
-    Field("activity_end", "date", "Activity end"),
-    Field("first_published", "str", "First published"),
-    Field("last_published", "str", "Last published"),
-    Field("n_relays", "int", "Number of relays"),
-    Field("conflicts", "str", "Where relays differ"),
-    Field("notes", "str", "Notes"),
-    Field("created_at", "datetime", "Record created (UTC)"),
-    Field("updated_at", "datetime", "Record updated (UTC)"),
-)
-RELAY_FIELDS: tuple[Field, ...] = (
-    Field("claim_id", "str", "Claim id"),
-    Field("relay_id", "str", "Relay id"),
-    Field("publisher", "str", "Publisher"),
-    Field("published", "str", "Published"),
-    Field("published_precision", "str", "Publication date precision", "published_precision"),
-    Field("url", "str", "URL"),
-    Field("language", "str", "Language"),
-    Field("quote", "str", "Quote, as printed"),
-    Field("count", "int", "Count printed"),
-    Field("count_qualifier", "str", "Count qualifier printed", "count_qualifier"),
-    Field("what_as_printed", "str", "What, as printed"),
-    Field("kinds", "str", "Kinds coded from it (;-separated)"),
-    Field("area_as_printed", "str", "Area, as printed"),
-    Field("counties", "str", "Counties named (;-separated)"),
-    Field("between_places", "str", "Places named (;-separated)"),
-    Field("stated_length", "float", "Stated length printed"),
-    Field("stated_unit", "str", "Unit printed", "stated_unit"),
-    Field("stated_length_as_printed", "str", "Stated length, as printed (text)"),
-    Field("imagery", "str", "Imagery"),
-    Field("activity_period_as_printed", "str", "Activity period, as printed"),
-    Field("notes", "str", "Notes"),
-)
-#: Fields left out by a public export, per layer, and why.
-PUBLIC_DROPPED: dict[str, dict[str, str]] = {
-    "crossings": {
-        "original_lon": "the exact longitude as reported",
-        "original_lat": "the exact latitude as reported",
-        "offset_m": "the exact offset from the river line (chainage rounded to whole km)",
-    },
-    "reports": {
-        "url": "source URLs",
-        "archive_url": "archive URLs",
-        "sha256": "SHA-256 digests of captured items",
-        "notes": "report notes",
-        "extra": "other columns kept from imported files",
-    },
-    "claims": {"notes": "claim notes"},
-    "relays": {"url": "relay URLs", "notes": "relay notes"},
-}
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -489,6 +271,28 @@ def _stable_fids(keys: Sequence[str]) -> list[int]:
 # -- builders ------------------------------------------------------------------------------------
 
 
+def _layer(
+    name: str,
+    fields: tuple[Field, ...],
+    features: list[Feature],
+    *,
+    note: str = "",
+    extra: dict[str, Any] | None = None,
+) -> Layer:
+    """The layer *name* as :data:`LAYER_SPECS` declares it, with *fields* and *features*."""
+    spec = LAYER_SPECS[name]
+    return Layer(
+        name,
+        spec.title,
+        spec.description + note,
+        spec.geometry_type,
+        fields,
+        features,
+        style=name,
+        extra=extra or {},
+    )
+
+
 def crossing_layers(
     features: Iterable[Mapping[str, Any]],
     *,
@@ -529,11 +333,8 @@ def crossing_layers(
     """
     feats = sorted(features, key=lambda f: str(f.get("id") or f["properties"].get("id")))
     ndigits = min(precision, public_precision) if public else precision
-    site_fields = CROSSING_FIELDS
-    report_fields = REPORT_FIELDS
-    if public:
-        site_fields = tuple(f for f in site_fields if f.name not in PUBLIC_DROPPED["crossings"])
-        report_fields = tuple(f for f in report_fields if f.name not in PUBLIC_DROPPED["reports"])
+    site_fields = LAYER_SPECS["crossings"].fields_for(public=public)
+    report_fields = LAYER_SPECS["reports"].fields_for(public=public)
     keys = [str(f.get("id") or f["properties"].get("id")) for f in feats]
     fids = _stable_fids(keys)
     sites: list[Feature] = []
@@ -582,29 +383,10 @@ def crossing_layers(
     note = (
         " Public export: coordinates coarsened, URLs, digests and notes left out." if public else ""
     )
-    crossings = Layer(
-        "crossings",
-        "Reported crossings",
-        "Reported crossing sites of the Yalu (Amnok) between Baishan and Ryanggang, one Point per "
-        "site (WGS 84); their reports are in the related table 'reports' (reports.site_id = "
-        "crossings.id). Dates come from the reports: first_seen/last_seen bound the events." + note,
-        "Point",
-        site_fields,
-        sites,
-        style="crossings",
-        extra={"decimals": ndigits},
+    return (
+        _layer("crossings", site_fields, sites, note=note, extra={"decimals": ndigits}),
+        _layer("reports", report_fields, reports, note=note),
     )
-    report_layer = Layer(
-        "reports",
-        "Reports on crossings",
-        "One row per report (a claim by a source at a date) about a crossing site; site_id refers "
-        "to crossings.id. Admiralty grades: reliability A-F, credibility 1-6." + note,
-        None,
-        report_fields,
-        reports,
-        style="reports",
-    )
-    return crossings, report_layer
 
 
 def _joined(value: Any) -> str | None:
@@ -655,10 +437,8 @@ def claim_layers(
     ('≥32 · NK Pro', 'C1')
     """
     feats = sorted(features, key=lambda f: str(f.get("id")))
-    cfields, rfields = CLAIM_FIELDS, RELAY_FIELDS
-    if public:
-        cfields = tuple(f for f in cfields if f.name not in PUBLIC_DROPPED["claims"])
-        rfields = tuple(f for f in rfields if f.name not in PUBLIC_DROPPED["relays"])
+    cfields = LAYER_SPECS["claims"].fields_for(public=public)
+    rfields = LAYER_SPECS["relays"].fields_for(public=public)
     claims: list[Feature] = []
     relays: list[Feature] = []
     for fid, feat in enumerate(feats, start=1):
@@ -706,123 +486,9 @@ def claim_layers(
             relays.append(Feature(fid * 1000 + n, f"{key}/{rid}", None, _typed(rr, rfields, rid)))
     note = " Public export: claim notes, relay URLs and notes left out." if public else ""
     return (
-        Layer(
-            "claims",
-            "Claims about stretches",
-            "Claims that a source made about a stretch of the river (a count of crossings over "
-            "an area described in words), one LineString per claim: the window of the stretch "
-            "its area resolves to (from_km-to_km, chainage km in EPSG:32652). Every outlet that "
-            "printed it is in the related table 'relays' (relays.claim_id = claims.id); their "
-            "figures are never merged, and where they differ 'conflicts' says so." + note,
-            "LineString",
-            cfields,
-            claims,
-            style="claims",
-        ),
-        Layer(
-            "relays",
-            "Relays of claims",
-            "One row per outlet that printed a claim, with the figures it printed; claim_id "
-            "refers to claims.id." + note,
-            None,
-            rfields,
-            relays,
-            style="relays",
-        ),
+        _layer("claims", cfields, claims, note=note),
+        _layer("relays", rfields, relays, note=note),
     )
-
-
-@dataclass(frozen=True)
-class _RefSpec:
-    title: str
-    description: str
-    geometry_type: str
-    fields: tuple[Field, ...]
-    key_field: str | None
-    renames: Mapping[str, str] = field(default_factory=dict)
-
-
-_SOURCE = Field("source", "str", "Source")
-_LICENSE = Field("license", "str", "Licence")
-REFERENCE_SPECS: dict[str, _RefSpec] = {
-    "stretch": _RefSpec(
-        "Stretch (river line)",
-        "The Baishan-Ryanggang stretch of the Yalu (Amnok) as one directed line: chainage 0 at "
-        "the first vertex (west, downstream end at the Ryanggang/Chagang boundary), increasing "
-        "upstream; lengths in km measured in EPSG:32652.",
-        "LineString",
-        (
-            Field("name", "str", "Name"),
-            Field("length_km", "float", "Length (km, EPSG:32652)"),
-            Field("chainage_origin", "str", "Chainage origin"),
-            Field("chainage_direction", "str", "Chainage direction"),
-            Field("measure_crs", "str", "CRS of measurements"),
-            _SOURCE,
-            _LICENSE,
-        ),
-        None,
-        {"length_km_epsg32652": "length_km"},
-    ),
-    "county_segments": _RefSpec(
-        "County segments",
-        "The stretch cut at county boundaries (Ryanggang), with chainages in km.",
-        "LineString",
-        (
-            Field("county", "str", "County"),
-            Field("province", "str", "Province"),
-            Field("wof_id", "str", "Who's On First id"),
-            Field("chainage_start_km", "float", "Chainage start (km)"),
-            Field("chainage_end_km", "float", "Chainage end (km)"),
-            Field("length_km", "float", "Length along the river (km)"),
-            _SOURCE,
-            _LICENSE,
-        ),
-        "county",
-    ),
-    "border": _RefSpec(
-        "China-DPRK border",
-        "The China-North Korea international boundary (OpenStreetMap, ODbL).",
-        "MultiLineString",
-        (Field("name", "str", "Name"), _SOURCE, _LICENSE, Field("note", "str", "Note")),
-        None,
-    ),
-    "official_crossings": _RefSpec(
-        "Official crossings",
-        "Official crossings (bridges, ports of entry) on the stretch: a reference layer, not "
-        "reported informal crossings. Coordinate from English Wikipedia, CC BY-SA 4.0 "
-        "(Wikipedia contributors).",
-        "Point",
-        (
-            Field("name", "str", "Name"),
-            Field("name_local", "str", "Local name"),
-            Field("kind", "str", "Kind"),
-            Field("cn_side", "str", "Chinese side"),
-            Field("kp_side", "str", "North Korean side"),
-            Field("facts", "str", "Facts"),
-            Field("fact_source", "str", "Source of the facts"),
-            Field("coord_source", "str", "Source of the coordinate"),
-            Field("coord_licence", "str", "Licence of the coordinate"),
-        ),
-        "name",
-    ),
-    "towns": _RefSpec(
-        "Towns",
-        "Towns on both banks (CN = China, KP = North Korea) with their chainage along the stretch.",
-        "Point",
-        (
-            Field("name", "str", "Name"),
-            Field("name_local", "str", "Local name"),
-            Field("country", "str", "Country (ISO 3166)"),
-            Field("stretch_chainage_km", "float", "Chainage of nearest river point (km)"),
-            Field("dist_to_border_km", "float", "Distance to the border (km)"),
-            Field("nearest_across_border", "str", "Nearest town across the border"),
-            Field("nearest_across_km", "float", "Distance to it (km)"),
-            Field("source_dataset", "str", "Source dataset"),
-            _LICENSE,
-        ),
-        "name",
-    ),
-}
 
 
 def reference_layer(name: str, features: Sequence[Mapping[str, Any]], *, precision: int) -> Layer:
@@ -839,7 +505,7 @@ def reference_layer(name: str, features: Sequence[Mapping[str, Any]], *, precisi
     >>> lyr.features[0].key, lyr.features[0].properties["country"]
     ('Hyesan', 'KP')
     """
-    spec = REFERENCE_SPECS[name]
+    spec = LAYER_SPECS[name]
     out: list[Feature] = []
     seen: set[str] = set()
     for i, feat in enumerate(features, start=1):
@@ -862,6 +528,4 @@ def reference_layer(name: str, features: Sequence[Mapping[str, Any]], *, precisi
                 f"{spec.geometry_type}: restore the layer with `geotrack init`"
             )
         out.append(Feature(i, key, geom, _typed(props, spec.fields, f"{name} feature {i}")))
-    return Layer(
-        name, spec.title, spec.description, spec.geometry_type, spec.fields, out, style=name
-    )
+    return _layer(name, spec.fields, out)
