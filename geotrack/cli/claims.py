@@ -13,6 +13,7 @@ from geotrack.cli._common import (
     terminal_safe,
     workspace_option,
 )
+from geotrack.cli._options import apply_options, given, reason_option, text_options
 from geotrack.errors import NotFoundError, UsageError
 
 #: Figures a claim and each relay print (option, field, help).
@@ -62,34 +63,6 @@ _AREA = [
         help="The resolution is an inference (not printed by the source).",
     ),
 ]
-
-
-def _options(specs, *, prefix: str = ""):
-    def deco(f):
-        for flag, dest, help_ in reversed(specs):
-            name = f"--{prefix}{flag[2:]}" if prefix else flag
-            f = click.option(name, f"{prefix.replace('-', '_')}{dest}", default=None, help=help_)(f)
-        return f
-
-    return deco
-
-
-def _apply(opts):
-    def deco(f):
-        for o in reversed(opts):
-            f = o(f)
-        return f
-
-    return deco
-
-
-def _given(kw: dict[str, Any], specs, *, prefix: str = "") -> dict[str, Any]:
-    out = {}
-    for _, dest, _ in specs:
-        value = kw.get(f"{prefix}{dest}")
-        if value is not None:
-            out[dest] = value
-    return out
 
 
 def _area(kw: dict[str, Any]) -> dict[str, Any] | None:
@@ -147,12 +120,12 @@ def claims() -> None:
 @workspace_option
 @click.option("--id", "claim_id", default=None, help="Claim id (default C1, C2, ...).")
 @click.option("--claimed-by", required=True, help="Who made the claim (NK Pro, ASIAPRESS).")
-@_options(_FIGURES)
-@_options(_CLAIM_ONLY)
-@_apply(_AREA)
-@_options(_RELAY)
+@text_options(_FIGURES)
+@text_options(_CLAIM_ONLY)
+@apply_options(_AREA)
+@text_options(_RELAY)
 @click.option("--relay-notes", default=None, help="Notes on the first relay.")
-@click.option("--reason", default=None, help="Why, for the history.")
+@reason_option
 @click.option("--json", "as_json", is_flag=True, help="Print the new feature as GeoJSON.")
 def add_cmd(workspace, claim_id, claimed_by, relay_notes, reason, as_json, **kw):
     """Record one claim with its first relay (the outlet that printed it); print its id.
@@ -170,11 +143,11 @@ def add_cmd(workspace, claim_id, claimed_by, relay_notes, reason, as_json, **kw)
     from geotrack.claims.records import add_claim
 
     ws = open_workspace(workspace)
-    claim = {"claimed_by": claimed_by, **_given(kw, _FIGURES), **_given(kw, _CLAIM_ONLY)}
+    claim = {"claimed_by": claimed_by, **given(kw, _FIGURES), **given(kw, _CLAIM_ONLY)}
     area = _area(kw)
     if area is not None:
         claim["area"] = area
-    relay = _given(kw, _RELAY)
+    relay = given(kw, _RELAY)
     if relay_notes is not None:
         relay["notes"] = relay_notes
     cid = add_claim(ws, claim, relay, claim_id=claim_id, reason=reason)
@@ -187,12 +160,12 @@ def add_cmd(workspace, claim_id, claimed_by, relay_notes, reason, as_json, **kw)
 @claims.command("add-relay")
 @workspace_option
 @click.argument("cid", metavar="CLAIM")
-@_options(_RELAY)
-@_options(_FIGURES)
+@text_options(_RELAY)
+@text_options(_FIGURES)
 @click.option("--counties", default=None, help="Counties this relay names, ';'-separated.")
 @click.option("--between-places", default=None, help="The two places this relay names, A;B.")
 @click.option("--notes", default=None, help="Notes on this relay.")
-@click.option("--reason", default=None, help="Why, for the history.")
+@reason_option
 def add_relay_cmd(workspace, cid, reason, **kw):
     """Add a relay of CLAIM: another outlet, with the figures it printed; print its id.
 
@@ -208,7 +181,7 @@ def add_relay_cmd(workspace, cid, reason, **kw):
     from geotrack.claims.records import add_relay
 
     ws = open_workspace(workspace)
-    relay = {**_given(kw, _RELAY), **_given(kw, _FIGURES)}
+    relay = {**given(kw, _RELAY), **given(kw, _FIGURES)}
     for key in ("counties", "between_places", "notes"):
         if kw.get(key) is not None:
             relay[key] = kw[key]
@@ -219,7 +192,7 @@ def add_relay_cmd(workspace, cid, reason, **kw):
 @workspace_option
 @click.argument("source", type=click.File("rb"))
 @click.option("--encoding", default=None, help="Text encoding of a CSV that is not UTF-8.")
-@click.option("--reason", default=None, help="Why, for the history.")
+@reason_option
 @click.option("--json", "as_json", is_flag=True, help="Print the new ids as JSON.")
 def import_cmd(workspace, source, encoding, reason, as_json):
     """Import claims from a CSV shaped like the public record's claims.csv (or - for stdin).
@@ -361,13 +334,13 @@ def show_cmd(workspace, cid, as_json):
 @click.argument("cid", metavar="CLAIM")
 @click.option("--relay", "relay_id", default=None, help="Edit this relay instead of the claim.")
 @click.option("--claimed-by", default=None, help="Who made the claim.")
-@_options(_FIGURES)
-@_options(_CLAIM_ONLY)
-@_apply(_AREA)
-@_options(_RELAY[1:])
+@text_options(_FIGURES)
+@text_options(_CLAIM_ONLY)
+@apply_options(_AREA)
+@text_options(_RELAY[1:])
 @click.option("--relay-counties", default=None, help="With --relay: counties it names.")
 @click.option("--between-places", default=None, help="With --relay: the two places it names.")
-@click.option("--reason", default=None, help="Why, for the history.")
+@reason_option
 def edit_cmd(workspace, cid, relay_id, claimed_by, relay_counties, between_places, reason, **kw):
     """Change fields of CLAIM (or of one of its relays with --relay); a new area is re-resolved.
 
@@ -380,20 +353,20 @@ def edit_cmd(workspace, cid, relay_id, claimed_by, relay_counties, between_place
 
     ws = open_workspace(workspace)
     if relay_id:
-        changes = {**_given(kw, _FIGURES), **_given(kw, _RELAY[1:])}
+        changes = {**given(kw, _FIGURES), **given(kw, _RELAY[1:])}
         if relay_counties is not None:
             changes["counties"] = relay_counties
         if between_places is not None:
             changes["between_places"] = between_places
-        claim_only = _given(kw, _CLAIM_ONLY)
+        claim_only = given(kw, _CLAIM_ONLY)
         if "notes" in claim_only:
             changes["notes"] = claim_only.pop("notes")
         if _area(kw) or claim_only or claimed_by:
             raise UsageError("with --relay, give relay fields only (claim fields edit the claim)")
     else:
-        if _given(kw, _RELAY[1:]) or relay_counties or between_places:
+        if given(kw, _RELAY[1:]) or relay_counties or between_places:
             raise UsageError("relay fields need --relay ID (see `geotrack claims show CLAIM`)")
-        changes = {**_given(kw, _FIGURES), **_given(kw, _CLAIM_ONLY)}
+        changes = {**given(kw, _FIGURES), **given(kw, _CLAIM_ONLY)}
         if claimed_by is not None:
             changes["claimed_by"] = claimed_by
         area = _area(kw)

@@ -14,6 +14,7 @@ from geotrack.cli._common import (
     terminal_safe,
     workspace_option,
 )
+from geotrack.cli._options import apply_options, given, reason_option, text_options
 from geotrack.errors import UsageError
 from geotrack.records import (
     DEFAULT_MAX_BORDER_KM,
@@ -98,11 +99,11 @@ def _where_options(f):
         default=None,
         help="With --km-from: which way along the river (downstream = lower km).",
     )(f)
-    return _options(_WHERE_OPTIONS)(f)
+    return text_options(_WHERE_OPTIONS)(f)
 
 
 def _where(kw: dict[str, Any]) -> dict[str, Any]:
-    out = _given(kw, _WHERE_OPTIONS)
+    out = given(kw, _WHERE_OPTIONS)
     down = kw.pop("downstream", None)
     if down is not None:
         out["direction"] = "downstream" if down else "upstream"
@@ -120,19 +121,6 @@ def _say_where(ws, fids: list[str]) -> None:
         click.echo(f"{f['id']} {terminal_safe(phrase)}", err=True)
 
 
-def _options(specs):
-    def deco(f):
-        for flag, dest, help_ in reversed(specs):
-            f = click.option(flag, dest, default=None, help=help_)(f)
-        return f
-
-    return deco
-
-
-def _given(kwargs: dict[str, Any], specs) -> dict[str, Any]:
-    return {dest: kwargs[dest] for _, dest, _ in specs if kwargs.get(dest) is not None}
-
-
 def _max_km(force_far: bool, max_border_km: float) -> float | None:
     return None if force_far else max_border_km
 
@@ -147,15 +135,6 @@ _far_options = [
     ),
     click.option("--force-far", is_flag=True, help="Record a point however far from the border."),
 ]
-
-
-def _apply(opts):
-    def deco(f):
-        for o in reversed(opts):
-            f = o(f)
-        return f
-
-    return deco
 
 
 @click.group("crossings")
@@ -180,11 +159,11 @@ def crossings() -> None:
     show_default=True,
     help="wgs84, gcj02 (AMap, Tencent) or bd09 (Baidu).",
 )
-@_options(_SITE_OPTIONS)
-@_options(_REPORT_OPTIONS)
+@text_options(_SITE_OPTIONS)
+@text_options(_REPORT_OPTIONS)
 @click.option("--synthetic", is_flag=True, help="Mark the record as synthetic (example) data.")
-@click.option("--reason", default=None, help="Why, for the history.")
-@_apply(_far_options)
+@reason_option
+@apply_options(_far_options)
 @click.option(
     "--allow-near",
     is_flag=True,
@@ -227,8 +206,8 @@ def add_cmd(
         )
     ws = open_workspace(workspace)
     record = {"lon": lon, "lat": lat, "datum": datum, "synthetic": synthetic, **where}
-    record.update(_given(kw, _SITE_OPTIONS))
-    record.update(_given(kw, _REPORT_OPTIONS))
+    record.update(given(kw, _SITE_OPTIONS))
+    record.update(given(kw, _REPORT_OPTIONS))
     fid = add_crossing(
         ws,
         record,
@@ -305,8 +284,8 @@ def add_cmd(
     help="Import every row as a new site; geotrack ids in the file are kept as references.",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would be imported; write nothing.")
-@click.option("--reason", default=None, help="Why, for the history.")
-@_apply(_far_options)
+@reason_option
+@apply_options(_far_options)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def import_cmd(
     workspace,
@@ -614,11 +593,11 @@ def _grade(report: dict[str, Any]) -> str:
 @click.option("--lat", default=None, help="New latitude.")
 @click.option("--datum", default=None, help="Datum of the new --lon/--lat.")
 @_where_options
-@_options(_SITE_OPTIONS)
-@_options(_REPORT_OPTIONS)
+@text_options(_SITE_OPTIONS)
+@text_options(_REPORT_OPTIONS)
 @click.option("--synthetic/--not-synthetic", default=None, help="Mark or unmark as synthetic.")
-@click.option("--reason", default=None, help="Why, for the history.")
-@_apply(_far_options)
+@reason_option
+@apply_options(_far_options)
 def edit_cmd(
     workspace, fid, report_id, lon, lat, datum, synthetic, reason, max_border_km, force_far, **kw
 ):
@@ -636,12 +615,12 @@ def edit_cmd(
     ws = open_workspace(workspace)
     where = _where(kw)
     if report_id:
-        changes = _given(kw, _REPORT_OPTIONS)
-        if _given(kw, _SITE_OPTIONS) or lon or lat or where:
+        changes = given(kw, _REPORT_OPTIONS)
+        if given(kw, _SITE_OPTIONS) or lon or lat or where:
             raise UsageError("with --report, give report fields only (site fields edit the site)")
     else:
-        changes = {**_given(kw, _SITE_OPTIONS), **where}
-        if _given(kw, _REPORT_OPTIONS):
+        changes = {**given(kw, _SITE_OPTIONS), **where}
+        if given(kw, _REPORT_OPTIONS):
             raise UsageError("report fields need --report R1 (see `geotrack crossings show ID`)")
         for key, value in (("lon", lon), ("lat", lat), ("datum", datum), ("synthetic", synthetic)):
             if value is not None:
@@ -662,8 +641,8 @@ def edit_cmd(
 @crossings.command("add-report")
 @workspace_option
 @click.argument("fid", metavar="ID")
-@_options(_REPORT_OPTIONS)
-@click.option("--reason", default=None, help="Why, for the history.")
+@text_options(_REPORT_OPTIONS)
+@reason_option
 def add_report_cmd(workspace, fid, reason, **kw):
     """Add a report (a new source or date) to crossing ID; print the report id.
 
@@ -673,7 +652,7 @@ def add_report_cmd(workspace, fid, reason, **kw):
             --source-type satellite_imagery --reported 2025-12-20 --reliability B --credibility 2
     """
     ws = open_workspace(workspace)
-    click.echo(add_report(ws, fid, _given(kw, _REPORT_OPTIONS), reason=reason))
+    click.echo(add_report(ws, fid, given(kw, _REPORT_OPTIONS), reason=reason))
 
 
 @crossings.command("retire")

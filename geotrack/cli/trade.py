@@ -13,6 +13,12 @@ from typing import Any
 import click
 
 from geotrack.cli._common import emit_json, open_workspace, report, terminal_safe, workspace_option
+from geotrack.cli._options import (
+    apply_options,
+    include_retired_option,
+    output_option,
+    reason_option,
+)
 from geotrack.errors import OutputExistsError, UsageError
 from geotrack.store import atomic_write
 from geotrack.trade import (
@@ -36,16 +42,6 @@ from geotrack.trade import (
     parse_month,
     remove_event,
 )
-
-
-def _apply(opts):
-    def deco(f):
-        for o in reversed(opts):
-            f = o(f)
-        return f
-
-    return deco
-
 
 _rule_options = [
     click.option(
@@ -132,8 +128,8 @@ def trade() -> None:
 
 @trade.command("list")
 @workspace_option
-@_apply(_range_options)
-@_apply(_rule_options)
+@apply_options(_range_options)
+@apply_options(_rule_options)
 @click.option(
     "--annual",
     is_flag=True,
@@ -357,7 +353,7 @@ def _echo_table(rows: list[list[str]], header: list[str]) -> None:
     help="Where the file conflicts with figures held, record that SOURCE's figure wins.",
 )
 @click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
-@click.option("--reason", default=None, help="Why, for the history.")
+@reason_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def import_cmd(
     workspace,
@@ -455,7 +451,7 @@ def import_cmd(
 
 @trade.command("conflicts")
 @workspace_option
-@_apply(_rule_options)
+@apply_options(_rule_options)
 @click.option("--json", "as_json", is_flag=True, help="Print the conflicts as JSON.")
 def conflicts_cmd(workspace, prefer_sources, ignore_recorded, as_json):
     """List every month and flow for which sources give different figures (all kept).
@@ -495,7 +491,7 @@ def conflicts_cmd(workspace, prefer_sources, ignore_recorded, as_json):
     help="Which flow the claim is about.",
 )
 @_currency_option
-@_apply(_rule_options)
+@apply_options(_rule_options)
 @click.option("--json", "as_json", is_flag=True, help="Print the check as JSON.")
 @click.pass_context
 def check_claim_cmd(
@@ -537,23 +533,17 @@ def check_claim_cmd(
 @workspace_option
 @click.option("--json", "fmt", flag_value="json", help="Write JSON (months, events, rules).")
 @click.option("--csv", "fmt", flag_value="csv", default=True, help="Write CSV (the default).")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write to this file instead of stdout.",
-)
+@output_option(help="Write to this file instead of stdout.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-@_apply(_range_options)
+@apply_options(_range_options)
 @_currency_option
-@click.option("--include-retired", is_flag=True, help="Count retired crossing sites too.")
+@include_retired_option
 @click.option(
     "--derive-totals",
     is_flag=True,
     help="Fill a missing total with exports + imports, flagged derived.",
 )
-@_apply(_rule_options)
+@apply_options(_rule_options)
 def join_cmd(
     workspace,
     fmt,
@@ -615,17 +605,11 @@ def join_cmd(
 
 @trade.command("chart")
 @workspace_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="FILE.svg or FILE.png (or FILE.json for the Vega-Lite spec).",
-)
+@output_option(required=True, help="FILE.svg or FILE.png (or FILE.json for the Vega-Lite spec).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing file.")
-@_apply(_range_options)
+@apply_options(_range_options)
 @_currency_option
-@click.option("--include-retired", is_flag=True, help="Count retired crossing sites too.")
+@include_retired_option
 @click.option(
     "--derive-totals",
     is_flag=True,
@@ -646,7 +630,7 @@ def join_cmd(
 @click.option(
     "--scale", type=click.FloatRange(0.5, 8), default=2.0, show_default=True, help="PNG scale."
 )
-@_apply(_rule_options)
+@apply_options(_rule_options)
 def chart_cmd(
     workspace,
     output,
@@ -773,7 +757,7 @@ def events_list_cmd(workspace, as_json):
 @click.option("--source", required=True, help="Source (publisher, date).")
 @click.option("--url", default="", help="Source URL.")
 @click.option("--note", default="", help="Free text.")
-@click.option("--reason", default=None, help="Why, for the history.")
+@reason_option
 def events_add_cmd(workspace, date_, label, source, url, note, reason):
     """Add an event; print its id.
 
@@ -792,7 +776,7 @@ def events_add_cmd(workspace, date_, label, source, url, note, reason):
 @events.command("remove")
 @workspace_option
 @click.argument("event_id")
-@click.option("--reason", default=None, help="Why, for the history.")
+@reason_option
 def events_remove_cmd(workspace, event_id, reason):
     """Remove event EVENT_ID (the history keeps it).
 
