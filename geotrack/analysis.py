@@ -72,6 +72,12 @@ DEFAULT_SEED = 20251209
 MIN_BIN_KM = 0.01
 #: Most Monte Carlo simulations (99,999 take about a minute on the bundled stretch).
 MAX_SIMULATIONS = 99_999
+#: Default half-width of the density raster's corridor along the river, km: cells whose
+#: centres lie farther from the river line are nodata (crossings are counted up to
+#: ``max_offset_km``, 2 km by default, from the line: the corridor holds them all).
+DEFAULT_CORRIDOR_KM = 3.0
+#: Most a corridor may be, km (the stretch's valley is a few km wide; tens of km is a region).
+MAX_CORRIDOR_KM = 50.0
 #: Most sigma, in cells, of the default 2-D raster (coarser cells above).
 _MAX_SIGMA_CELLS = 25
 
@@ -120,7 +126,11 @@ class DensityOptions:
     gaps_top : int
         How many of the longest gaps to list.
     raster_cell_m, raster_bandwidth_m : float, optional
-        Cell size and kernel bandwidth of the 2-D density raster, metres.
+        Cell size and kernel bandwidth of the 2-D density raster, metres
+        (default bandwidth: half the corridor, see :meth:`DensityResult.grid`).
+    raster_corridor_km : float
+        Half-width of the raster's corridor along the river line, km: cells
+        whose centres lie farther from the line are nodata.
 
     Examples
     --------
@@ -145,6 +155,7 @@ class DensityOptions:
     gaps_top: int = 5
     raster_cell_m: float | None = None
     raster_bandwidth_m: float | None = None
+    raster_corridor_km: float = DEFAULT_CORRIDOR_KM
 
     def check(self) -> None:
         """Raise :class:`ValidationError` listing every invalid option.
@@ -206,6 +217,16 @@ class DensityOptions:
             v = getattr(self, name)
             if v is not None and not _positive(v):
                 p.append(Problem(name, v, "give a positive number of metres"))
+        c = self.raster_corridor_km
+        if not _positive(c) or c > MAX_CORRIDOR_KM:
+            p.append(
+                Problem(
+                    "raster_corridor_km",
+                    c,
+                    f"give a distance from the river line in (0, {MAX_CORRIDOR_KM:g}] km "
+                    f"(--raster-corridor-km), e.g. {DEFAULT_CORRIDOR_KM:g}",
+                )
+            )
         if p:
             raise ValidationError(p)
 
@@ -245,6 +266,7 @@ class DensityResult:
     max_offset_km: float
     raster_cell_m: float | None = None
     raster_bandwidth_m: float | None = None
+    raster_corridor_km: float = DEFAULT_CORRIDOR_KM
     _grid: dens.Grid | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
@@ -264,19 +286,30 @@ class DensityResult:
     def grid(self) -> dens.Grid:
         """The 2-D density grid (EPSG:32652) over the window, computed once.
 
-        Bandwidth: ``raster_bandwidth_m`` or the 1-D bandwidth; cell: ``raster_cell_m``
-        or 100 m, coarser when the bandwidth spans more than 25 cells, and never
-        more than a quarter of the bandwidth.  Point-located crossings are at
-        their coordinates; a spread crossing's mass lies along the river line
-        over its stretch (placed at nodes no farther apart than half a cell).
+        Only a corridor along the river is shown: cells whose centres lie farther
+        than ``raster_corridor_km`` from the window's part of the river line
+        (EPSG:32652) are NaN (nodata in the GeoTIFF); ``Grid.in_corridor`` is the
+        expected number of crossings the kept cells hold.
+
+        Bandwidth: ``raster_bandwidth_m`` or half the corridor (never more than the
+        1-D bandwidth).  Every crossing lies within ``max_offset_km`` of the line, so
+        with the corridor's edge two bandwidths from the line a crossing on the
+        line keeps about 95 % of its kernel inside the corridor across the river;
+        the 1-D bandwidth (tens of km on a long window) would spread each crossing
+        over a whole region and most of its mass beyond the corridor.  Cell:
+        ``raster_cell_m`` or 100 m, coarser when the bandwidth spans more than 25
+        cells, and never more than a quarter of the bandwidth.  Point-located
+        crossings are at their coordinates; a spread crossing's mass lies along the
+        river line over its stretch (placed at nodes no farther apart than half a cell).
         """
         if self._grid is None:
-            bw = self.raster_bandwidth_m or self.kde.bandwidth_km * 1000.0
+            corridor_m = self.raster_corridor_km * 1000.0
+            bw = self.raster_bandwidth_m or min(corridor_m / 2.0, self.kde.bandwidth_km * 1000.0)
             cell = self.raster_cell_m
             if cell is None:
                 cell = min(max(100.0, math.ceil(bw / _MAX_SIGMA_CELLS / 50.0) * 50.0), bw / 4.0)
             part = self.line.substring(self.window.from_km * 1000.0, self.window.to_km * 1000.0)
-            pad = self.max_offset_km * 1000.0
+            pad = max(self.max_offset_km * 1000.0, corridor_m)
             bounds = (
                 float(part[:, 0].min() - pad),
                 float(part[:, 1].min() - pad),
@@ -297,9 +330,8 @@ class DensityResult:
                     np.concatenate([y, sy]),
                     np.concatenate([w, mass[on]]),
                 )
-            self._grid = dens.density_grid(
-                x, y, bounds=bounds, cell_m=cell, bandwidth_m=bw, weights=w
-            )
+            grid = dens.density_grid(x, y, bounds=bounds, cell_m=cell, bandwidth_m=bw, weights=w)
+            self._grid = dens.clip_to_corridor(grid, part, corridor_m)
         return self._grid
 
 
@@ -753,6 +785,7 @@ def analyse(
         max_offset_km=opts.max_offset_km,
         raster_cell_m=opts.raster_cell_m,
         raster_bandwidth_m=opts.raster_bandwidth_m,
+        raster_corridor_km=opts.raster_corridor_km,
     )
 
 

@@ -254,13 +254,25 @@ def test_output_folder_layers_summary_and_geotiff(ws_with_crossings, tmp_path):
         assert list(src.bounds) == pytest.approx(summary["raster"]["bounds_m"])
         tags = src.tags()
         assert tags["units"] == "crossings per km²" and tags["kernel"] == "gaussian"
-        assert float(tags["bandwidth_m"]) == 2000.0 and float(tags["cell_m"]) == cell
+        # half the 3 km corridor (below the 2 km 1-D bandwidth)
+        assert float(tags["bandwidth_m"]) == 1500.0 and float(tags["cell_m"]) == cell
+        assert float(tags["corridor_m"]) == 3000.0 and tags["crs"] == "EPSG:32652"
         assert tags["window"] == "reported"
-        assert "crossings per km²" in src.descriptions[0] and "2000 m" in src.descriptions[0]
+        desc = src.descriptions[0]
+        assert "crossings per km²" in desc and "bandwidth 1.5 km" in desc
+        assert "within 3 km of the river line" in desc
         assert src.units == ("crossings per km²",)
-        data = src.read(1)
-        # sum of density x cell area = crossings counted
-        assert float(data.sum()) * (cell / 1000) ** 2 == pytest.approx(doc["n_crossings"], rel=1e-3)
+        data = src.read(1, masked=True)
+        kept = int(data.count())
+        assert 0 < kept < data.size  # the corridor keeps some cells, not all
+        assert summary["raster"]["cells_kept"] == kept
+        assert summary["raster"]["cells_nodata"] == data.size - kept
+        # sum of kept density x cell area = the expected crossings in the corridor, most of them
+        in_corridor = float(data.sum()) * (cell / 1000) ** 2
+        assert in_corridor == pytest.approx(float(tags["in_corridor"]), rel=1e-4)
+        assert 0.9 * doc["n_crossings"] < in_corridor <= doc["n_crossings"] * (1 + 1e-6)
+        assert float(tags["total"]) == pytest.approx(doc["n_crossings"], rel=1e-3)
+    assert "bandwidth 1.5 km" in r.stderr and f"{kept} cells kept" in r.stderr
     assert 'type="graduatedSymbol"' in (out / "density_bins.qml").read_text()
 
 
@@ -323,10 +335,11 @@ def test_few_sites_give_a_short_table_and_a_hint(tmp_path):
 
 
 def test_the_default_seed_is_stated_and_is_the_library_s():
-    from geotrack.analysis import DEFAULT_SEED
+    from geotrack.analysis import DEFAULT_CORRIDOR_KM, DEFAULT_SEED
+    from geotrack.cli.density import DEFAULT_CORRIDOR_KM as CLI_CORRIDOR
     from geotrack.cli.density import DEFAULT_SEED as CLI_SEED
 
-    assert CLI_SEED == DEFAULT_SEED
+    assert CLI_SEED == DEFAULT_SEED and CLI_CORRIDOR == DEFAULT_CORRIDOR_KM
     r = run("density", "--help")
     assert f"default: {DEFAULT_SEED}" in " ".join(r.stdout.split())
     assert "--weight-by-precision" not in r.stdout and "--include-spread" in r.stdout
@@ -341,3 +354,13 @@ def test_table_states_how_sites_are_located_and_what_the_tests_use(ws_with_cross
     assert "hotspot and clustering tests use the 32 point-located crossings only" in out
     assert "bandwidth: auto (likelihood cross-validation from 10 point-located" in out
     assert "empty, not shown" in out
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "80"])
+def test_a_bad_corridor_is_refused_naming_the_option(ws, tmp_path, value):
+    out = tmp_path / "o"
+    r = run("density", "-w", str(ws.path), "--raster-corridor-km", value, "-o", str(out))
+    assert r.exit_code == 2
+    assert "raster_corridor_km" in r.stderr and "--raster-corridor-km" in r.stderr
+    assert value in r.stderr and "e.g. 3" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()  # refused before anything was computed or written

@@ -476,7 +476,7 @@ def test_qgis_project_refers_to_the_exported_files(exported):
     assert order.index("towns") < order.index("border")
     assert order.index("density_bins") < order.index("stretch")  # the bins drawn above the line
     checked = {n.get("id"): n.get("checked") for n in root.iter("layer-tree-layer")}
-    assert checked["density_raster_geotrack"] == "Qt::Unchecked"
+    assert checked["density_raster_geotrack"] == "Qt::Checked"  # a corridor: the river shows
     assert checked["density_bins_geotrack"] == "Qt::Checked"
     ext = root.find("ProjectViewSettings/DefaultViewExtent")
     xmin, ymin, xmax, ymax = ws.stretch.line_m.bounds

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 #: The seed of :data:`geotrack.analysis.DEFAULT_SEED` (repeated here so that ``--help`` needs
 #: no numerical import; tests/test_cli_density.py checks that the two agree).
 DEFAULT_SEED = 20251209
+#: :data:`geotrack.analysis.DEFAULT_CORRIDOR_KM`, repeated for the same reason.
+DEFAULT_CORRIDOR_KM = 3.0
 #: With fewer crossings than this in the window, the table output is a short summary.
 FEW_SITES = 5
 
@@ -121,7 +123,15 @@ def _f(v: Any, nd: int = 3) -> str:
     "--raster-bandwidth-m",
     type=float,
     default=None,
-    help="Density raster kernel bandwidth, m (default: the 1-D bandwidth).",
+    help="Density raster kernel bandwidth, m (default: half the corridor, at most the 1-D "
+    "bandwidth).",
+)
+@click.option(
+    "--raster-corridor-km",
+    type=float,
+    default=DEFAULT_CORRIDOR_KM,
+    show_default=True,
+    help="Density raster: cells farther than this from the river line are nodata, km.",
 )
 @click.option("--no-raster", is_flag=True, help="With -o, skip the GeoTIFF.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
@@ -152,6 +162,7 @@ def density_cmd(
     alpha: float,
     raster_cell_m: float | None,
     raster_bandwidth_m: float | None,
+    raster_corridor_km: float,
     no_raster: bool,
     as_json: bool,
     out_dir: str | None,
@@ -194,6 +205,7 @@ def density_cmd(
         alpha=alpha,
         raster_cell_m=raster_cell_m,
         raster_bandwidth_m=raster_bandwidth_m,
+        raster_corridor_km=raster_corridor_km,
     )
     try:  # every option checked before the layer is read
         opts.check()
@@ -220,6 +232,20 @@ def density_cmd(
 
         paths = write_density_outputs(result, out_dir, overwrite=overwrite, raster=not no_raster)
         click.echo(f"wrote {len(paths)} files to {terminal_safe(out_dir)}", err=True)
+        if not no_raster:
+            import numpy as np
+
+            from geotrack.export.density_layers import raster_description
+
+            grid = result.grid()
+            kept = int(np.isfinite(grid.values).sum())
+            click.echo(
+                terminal_safe(
+                    f"density.tif: {raster_description(grid)}; {kept} cells kept, "
+                    f"{grid.values.size - kept} nodata"
+                ),
+                err=True,
+            )
     if as_json:
         emit_json(summary)
     else:

@@ -42,7 +42,7 @@ from geotrack.density.bins import Bins, bin_counts, bin_edges
 from geotrack.density.cluster import Clustering, Gaps, clustering, gaps
 from geotrack.density.hotspot import Hotspot, Hotspots, hotspots
 from geotrack.density.kernel import Kde, kde
-from geotrack.density.raster import Grid, density_grid
+from geotrack.density.raster import Grid, clip_to_corridor, corridor_distance_m, density_grid
 from geotrack.density.window import KERNEL, check_window
 
 __all__ = [
@@ -58,7 +58,9 @@ __all__ = [
     "bin_counts",
     "bin_edges",
     "check_window",
+    "clip_to_corridor",
     "clustering",
+    "corridor_distance_m",
     "cv_bandwidth",
     "density_grid",
     "gaps",

@@ -232,7 +232,7 @@ def _reference(ws: Any, precision: int) -> list[Layer]:
 @dataclass
 class _Density:
     layers: list[Layer]
-    write_raster: Any = None  # callable(path) -> (vmax, band label)
+    write_raster: Any = None  # callable(path) -> (vmax, band label, description)
     notes: list[str] = field(default_factory=list)
 
 
@@ -241,7 +241,12 @@ def _density(
 ) -> _Density:
     """Density layers over *window*, from the sites as exported (coarsened when public)."""
     from geotrack.analysis import DensityOptions, analyse
-    from geotrack.export.density_layers import density_layers, write_raster
+    from geotrack.export.density_layers import (
+        density_layers,
+        raster_description,
+        raster_top,
+        write_raster,
+    )
 
     shown = {f.key: f.geometry for f in sites.features}
     feats = [{**f, "geometry": shown.get(str(f.get("id")), f.get("geometry"))} for f in raw]
@@ -259,7 +264,7 @@ def _density(
         for feat in layer.features:
             feat.geometry = round_geometry(feat.geometry, precision)
 
-    def write(path: Path) -> tuple[float, str]:
+    def write(path: Path) -> tuple[float, str, str]:
         grid = result.grid()
         write_raster(
             grid,
@@ -271,8 +276,7 @@ def _density(
                 "n_crossings": result.summary.get("n_crossings"),
             },
         )
-        top = float(grid.values.max()) if grid.values.size else 0.0
-        return (top if top > 0 else 1.0), grid.units
+        return raster_top(grid), grid.units, raster_description(grid)
 
     k = result.kde
     note = (
@@ -520,6 +524,7 @@ def export_workspace(
         ) from exc
     try:
         vmax = None
+        raster_text = ""
         for fmt in fmts:
             files = targets[fmt]
             if fmt == "gpkg":
@@ -558,7 +563,7 @@ def export_workspace(
             elif fmt == "tif":
                 from geotrack.export.qml import raster_qml
 
-                vmax, label = dens.write_raster(tmp / files[0])
+                vmax, label, raster_text = dens.write_raster(tmp / files[0])
                 (tmp / files[1]).write_text(raster_qml(vmax=vmax, label=label), encoding="utf-8")
             elif fmt == "qgis":
                 from geotrack.export.qgis_project import write_qgis_project
@@ -569,6 +574,7 @@ def export_workspace(
                     layers=layers,
                     raster_name=targets["tif"][0] if "tif" in targets else None,
                     raster_vmax=vmax,
+                    raster_description=raster_text,
                     extent_m=_extent_m(ws),
                     title=f"geotrack: reported crossings ({win.name} window)",
                     abstract=description,

@@ -10,17 +10,25 @@ sees half a file; nothing is replaced without ``overwrite``):
   river segments (one per grid node, ``step_km`` long) with ``per_km``;
 * ``density_summary.json``: the document of ``geotrack density --json``;
 * ``density.tif`` (+ ``.qml``): the 2-D density in crossings per km², a tiled,
-  deflate-compressed float32 GeoTIFF in EPSG:32652 with overviews, nodata
-  set, the unit in the band, and kernel, bandwidth and cell size in its tags.
+  deflate-compressed float32 GeoTIFF in EPSG:32652 with overviews, the unit
+  in the band, and kernel, bandwidth, cell size and corridor in its tags;
+  cells farther than the corridor from the river line are nodata.
 
 Vector layers are RFC 7946 GeoJSON: WGS 84 longitude/latitude, no ``crs``.
 """
 
 from __future__ import annotations
 
-__all__ = ["NODATA", "OUTPUT_FILES", "density_layers", "write_density_outputs", "write_raster"]
+__all__ = [
+    "NODATA",
+    "OUTPUT_FILES",
+    "density_layers",
+    "raster_description",
+    "raster_top",
+    "write_density_outputs",
+    "write_raster",
+]
 
-import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +48,8 @@ if TYPE_CHECKING:
     from geotrack.analysis import DensityResult
     from geotrack.density import Grid
 
-#: Value marking "no data" in the raster (every cell holds data; 0 means no density).
+#: Value marking "no data" in the raster: a cell beyond the corridor along the river
+#: (0 means no density).
 NODATA = -9999.0
 #: Files written by :func:`write_density_outputs` (the raster ones only with ``raster=True``).
 OUTPUT_FILES = (
@@ -187,6 +196,51 @@ def density_layers(result: DensityResult) -> list[Layer]:
     ]
 
 
+def raster_description(grid: Grid) -> str:
+    """One sentence on the raster: unit, kernel, bandwidth, cell, CRS and corridor.
+
+    Parameters
+    ----------
+    grid : Grid
+        From :func:`geotrack.density.density_grid` (clipped or not).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from geotrack.density import density_grid
+    >>> g = density_grid([0.0], [0.0], bounds=(0, 0, 0, 0), cell_m=100, bandwidth_m=400)
+    >>> raster_description(g)
+    'crossing density (crossings per km²), Gaussian kernel, bandwidth 0.4 km, cell 100 m, EPSG:32652'
+    """
+    text = (
+        f"crossing density ({grid.units}), {grid.kernel.capitalize()} kernel, "
+        f"bandwidth {grid.bandwidth_m / 1000.0:g} km, cell {grid.cell_m:g} m, {MEASURE_CRS}"
+    )
+    if grid.corridor_m is not None:
+        text += (
+            f"; only within {grid.corridor_m / 1000.0:g} km of the river line (nodata beyond), "
+            f"holding {grid.in_corridor:.3g} of {grid.total:.3g} expected crossings"
+        )
+    return text
+
+
+def raster_top(grid: Grid) -> float:
+    """The top of the raster's colour ramp: its largest value, or 1 when it has none.
+
+    Examples
+    --------
+    >>> from geotrack.density import density_grid
+    >>> raster_top(density_grid([], [], bounds=(0, 0, 0, 0), cell_m=100, bandwidth_m=400))
+    1.0
+    """
+    finite = grid.values[np.isfinite(grid.values)]
+    top = float(finite.max()) if finite.size else 0.0
+    return top if top > 0 else 1.0
+
+
 def write_raster(
     grid: Grid, path: str | os.PathLike[str], *, tags: dict[str, Any] | None = None
 ) -> Path:
@@ -240,6 +294,23 @@ def write_raster(
         "blockysize": block,
         "BIGTIFF": "IF_SAFER",
     }
+    corridor = grid.corridor_m
+    if corridor is None:
+        nodata_meaning = "no cell is nodata; 0 means no density"
+        corridor_tags: dict[str, str] = {}
+    else:
+        nodata_meaning = (
+            f"cell centre farther than {corridor:g} m from the river line (outside the "
+            "corridor); 0 means no density"
+        )
+        corridor_tags = {
+            "corridor_m": f"{corridor:g}",
+            "corridor_meaning": "cells whose centres lie farther than corridor_m from the "
+            "window's part of the river line (EPSG:32652) are nodata",
+            "in_corridor": f"{grid.in_corridor:.6g}",
+            "in_corridor_meaning": "expected number of crossings in the kept cells (sum of "
+            "cells x cell area); the rest of the kernel's mass lies beyond the corridor",
+        }
     all_tags = {
         "units": grid.units,
         "kernel": grid.kernel,
@@ -251,20 +322,18 @@ def write_raster(
         "total": f"{grid.total:g}",
         "integral_rule": "sum of cells x cell area (km²) = expected number of crossings in the "
         "window (a spread crossing's mass lies along the river over its stretch)",
-        "nodata_meaning": "no cell is nodata; 0 means no density",
+        "nodata_meaning": nodata_meaning,
+        **corridor_tags,
         "software": f"geotrack {__version__}",
         **{k: str(v) for k, v in (tags or {}).items()},
     }
     levels = [f for f in (2, 4, 8, 16, 32) if min(rows, cols) // f >= 8]
     try:
         with atomic_path(target, suffix=".tif") as tmp, rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(grid.values.astype(np.float32), 1)
+            values = grid.values.astype(np.float32)
+            dst.write(np.where(np.isnan(values), np.float32(NODATA), values), 1)
             dst.update_tags(**all_tags)
-            dst.set_band_description(
-                1,
-                f"crossing density ({grid.units}), Gaussian kernel, "
-                f"bandwidth {grid.bandwidth_m:g} m, cell {grid.cell_m:g} m",
-            )
+            dst.set_band_description(1, raster_description(grid))
             dst.set_band_unit(1, grid.units)
             dst.update_tags(1, units=grid.units, bandwidth_m=f"{grid.bandwidth_m}")
             if levels:
@@ -349,6 +418,11 @@ def write_density_outputs(
             "crs": MEASURE_CRS,
             "cell_m": grid.cell_m,
             "bandwidth_m": grid.bandwidth_m,
+            "corridor_m": grid.corridor_m,
+            "in_corridor": grid.in_corridor,
+            "cells_kept": int(np.isfinite(grid.values).sum()),
+            "cells_nodata": int(np.isnan(grid.values).sum()),
+            "description": raster_description(grid),
             "kernel": grid.kernel,
             "units": grid.units,
             "nodata": NODATA,
@@ -372,8 +446,7 @@ def write_density_outputs(
                 "n_crossings": result.summary["n_crossings"],
             },
         )
-        vmax = float(grid.values.max())
-        vmax = vmax if vmax > 0 and math.isfinite(vmax) else 1.0
+        vmax = raster_top(grid)
         atomic_write(folder / "density.qml", raster_qml(vmax=vmax, label=_UNIT_2D).encode("utf-8"))
         written += [folder / "density.tif", folder / "density.qml"]
     return written

@@ -47,13 +47,12 @@ LAYER_ORDER = (
 )
 _WKB = {"Point": "Point", "LineString": "LineString", "MultiLineString": "MultiLineString"}
 _GEOM = {"Point": "Point", "LineString": "Line", "MultiLineString": "Line", None: "No geometry"}
-#: Layers listed but not drawn when the project opens: the kernel density overlaps the bins,
-#: and the density raster (bandwidth tens of km) paints the whole frame and hides the river.
-_HIDDEN = {"density_kde_geotrack", "density_raster_geotrack"}
+#: Layers listed but not drawn when the project opens: the kernel density overlaps the bins.
+_HIDDEN = {"density_kde_geotrack"}
 _RASTER_ABSTRACT = (
-    "Kernel density of the reported crossings, crossings per km² (the legend per 100 or 10,000 km² where the values are small). "
-    "Off when the project opens: with its bandwidth of tens of km it covers the whole frame "
-    "and hides the river; tick it to see where crossings cluster in a straight line."
+    "Kernel density of the reported crossings, crossings per km² (the legend per 100 or "
+    "10,000 km² where the values are small), shown only in a corridor along the river line "
+    "(nodata beyond it), drawn below the river and the density bins."
 )
 _PROJ4 = {
     "EPSG:4326": "+proj=longlat +datum=WGS84 +no_defs",
@@ -135,7 +134,7 @@ def _vector_maplayer(parent: ET.Element, layer: Layer, source: str) -> ET.Elemen
 
 
 def _raster_maplayer(
-    parent: ET.Element, name: str, source: str, vmax: float | None, title: str
+    parent: ET.Element, name: str, source: str, vmax: float | None, title: str, abstract: str
 ) -> ET.Element:
     attrs, elements = raster_style_elements(vmax=vmax or 1.0)
     attrs = {k: v for k, v in attrs.items() if k != "version"}
@@ -155,7 +154,7 @@ def _raster_maplayer(
     _sub(_sub(ml, "keywordList"), "value", "")
     _sub(ml, "layername", title)
     _srs(_sub(ml, "srs"), PROJECT_CRS)
-    _metadata(ml, title, _RASTER_ABSTRACT)
+    _metadata(ml, title, abstract)
     _sub(ml, "provider", "gdal")
     nodata = _sub(ml, "noData")
     _sub(nodata, "noDataList", useSrcNoData=1, bandNo=1)
@@ -184,6 +183,7 @@ def project_xml(
     layers: Sequence[Layer],
     raster_name: str | None = None,
     raster_vmax: float | None = None,
+    raster_description: str = "",
     extent_m: tuple[float, float, float, float],
     title: str = "geotrack",
     abstract: str = "",
@@ -200,6 +200,8 @@ def project_xml(
         File name of the density GeoTIFF beside the project.
     raster_vmax : float, optional
         Top of the raster's colour ramp.
+    raster_description : str
+        The raster's kernel, bandwidth, cell, CRS and corridor, added to its abstract.
     extent_m : (xmin, ymin, xmax, ymax)
         The initial view, EPSG:32652 metres.
     title, abstract : str
@@ -294,7 +296,12 @@ def project_xml(
         _vector_maplayer(projectlayers, layer, f"./{gpkg_name}|layername={layer.name}")
     if raster_name:
         ml = _raster_maplayer(
-            projectlayers, "density_raster", f"./{raster_name}", raster_vmax, raster_title
+            projectlayers,
+            "density_raster",
+            f"./{raster_name}",
+            raster_vmax,
+            raster_title,
+            " ".join(t for t in (_RASTER_ABSTRACT, raster_description) if t),
         )
         ml.find("id").text = "density_raster_geotrack"  # type: ignore[union-attr]
     layerorder = _sub(root, "layerorder")

@@ -17,7 +17,8 @@ def raster_overlay(grid: Any, *, max_pixels: int = 1_500_000) -> dict[str, Any]:
     Parameters
     ----------
     grid : geotrack.density.Grid
-        Values in crossings per km², row 0 at the north edge.
+        Values in crossings per km², row 0 at the north edge; NaN cells (beyond
+        the corridor along the river) are transparent.
     max_pixels : int
         Coarsen the warped image to at most this many pixels.
 
@@ -69,9 +70,10 @@ def raster_overlay(grid: Any, *, max_pixels: int = 1_500_000) -> dict[str, Any]:
             dst_transform=dst_t,
             dst_crs=dst_crs,
             resampling=Resampling.bilinear,
-            src_nodata=None,
+            src_nodata=np.nan,  # cells beyond the corridor along the river
             dst_nodata=0.0,
         )
+    dst = np.nan_to_num(dst, nan=0.0)
     vmax = float(np.nanmax(dst)) if dst.size else 0.0
     png = _png_rgba(_colourise(dst, vmax))
     x0, y0 = dst_t @ (0, 0)
