@@ -12,7 +12,7 @@ pytestmark = [
     pytest.mark.skipif(not chromium_available(), reason="needs /usr/bin/chromium and playwright"),
 ]
 
-SIZES = [(1024, 768), (1400, 900)]
+SIZES = [(1024, 768), (1400, 900), (1920, 1080)]
 
 FRAME = """() => {
   const map = window.geotrack.map;
@@ -39,7 +39,27 @@ SHOWN_LABELS = """() => {
   return out;
 }"""
 
-ZOOM = "(z) => { const n = window.geotrack.labelPasses; window.geotrack.map.setZoom(z); return n; }"
+# The visible map, measured apart from the page's own code: the map's box within the
+# window, left of the side panel.
+VISIBLE = """() => {
+  const c = window.geotrack.map.getContainer().getBoundingClientRect();
+  const p = document.getElementById('gt-panel').getBoundingClientRect();
+  return {l: Math.max(c.left, 0), t: Math.max(c.top, 0),
+          r: Math.min(c.right, p.left, window.innerWidth), b: Math.min(c.bottom, window.innerHeight)};
+}"""
+
+# Every label the page shows, wherever it is (inside the map or cut at its edge).
+ALL_SHOWN = SHOWN_LABELS.replace(
+    "    if (r.right < c.left || r.left > c.right || r.bottom < c.top || r.top > c.bottom) return;\n",
+    "",
+)
+
+# Zoom, then resolve on the page's own events: Leaflet's moveend, then the next label pass.
+ZOOM = """(z) => new Promise(done => {
+  const map = window.geotrack.map;
+  map.once('moveend', () => map.once('gtlabels', () => done(map.getZoom())));
+  map.setZoom(z);
+})"""
 
 
 def ready(run):
@@ -85,16 +105,49 @@ def test_no_two_shown_labels_overlap_at_any_zoom(page_path, width, height):
         assert overlapping(first) == []
         z0 = run.evaluate("window.geotrack.map.getZoom()")
         for z in (z0 + 1, z0 + 2, z0 - 1):
-            n = run.evaluate(ZOOM, z)
-            # the event: the map has stopped and the labels were placed after it
-            run.page.wait_for_function(
-                "(n) => window.geotrack.labelPasses > n && !window.geotrack.labelsPending"
-                " && !document.querySelector('.leaflet-zoom-anim, .leaflet-cluster-anim')",
-                arg=n,
-            )
-            assert run.evaluate("window.geotrack.map.getZoom()") == z
+            assert run.evaluate(ZOOM, z) == z  # the map has stopped, the labels are placed
             assert overlapping(run.evaluate(SHOWN_LABELS)) == []
         assert run.page_errors == [] and run.console_errors == []
+
+
+def cut(labels, v):
+    """The labels not wholly inside the visible map *v* (1 px for rounding)."""
+    return [
+        x["text"]
+        for x in labels
+        if x["l"] < v["l"] - 1 or x["r"] > v["r"] + 1 or x["t"] < v["t"] - 1 or x["b"] > v["b"] + 1
+    ]
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_every_shown_label_lies_inside_the_visible_map(page_path, width, height):
+    # was: town names off the stretch cut at the map's edge and under the side panel
+    with open_page(page_path, width=width, height=height) as run:
+        ready(run)
+        v = run.evaluate(VISIBLE)
+        assert v["r"] <= run.evaluate(
+            "document.getElementById('gt-panel').getBoundingClientRect().left"
+        )
+        first = run.evaluate(ALL_SHOWN)
+        assert len(first) >= 5
+        assert cut(first, v) == []
+        z0 = run.evaluate("window.geotrack.map.getZoom()")
+        for z in (z0 + 1, z0 + 2, z0 + 3, z0 - 1):
+            assert run.evaluate(ZOOM, z) == z
+            assert cut(run.evaluate(ALL_SHOWN), v) == [], z
+        assert run.page_errors == [] and run.console_errors == []
+
+
+def test_a_town_name_at_the_edge_moves_to_the_other_side_of_its_point(page_path):
+    with open_page(page_path, width=1400, height=900) as run:
+        ready(run)
+        flipped = run.evaluate(
+            """() => Array.from(document.querySelectorAll('.gt-town.gt-label-flip:not(.gt-label-hidden) span'))
+                 .map(s => [s.getBoundingClientRect().right, s.parentNode.getBoundingClientRect().left])"""
+        )
+        assert flipped  # the public record's eastern towns sit near the panel at this size
+        for right, point in flipped:
+            assert right <= point  # the name ends left of its point
 
 
 def test_a_lower_priority_label_gives_way(page_path):
