@@ -44,6 +44,7 @@ def main(out_dir, report_path, png_path=None):
     from qgis.core import (
         QgsApplication,
         QgsCoordinateReferenceSystem,
+        QgsCoordinateTransform,
         QgsMapRendererParallelJob,
         QgsMapSettings,
         QgsProject,
@@ -166,6 +167,45 @@ def main(out_dir, report_path, png_path=None):
         ds = None
         return out
 
+    def river_under_bins(project, ms, image):
+        """Where the density bins are drawn, is the river line's own colour still seen?
+
+        Every vertex of the bins' geometry (the river between the bin's edges) is
+        mapped to a pixel; the vertex counts as showing the river when a pixel
+        within 2 px has the stretch style's colour (within 12 per channel).
+        """
+        stretch = next(
+            lyr for lyr in project.mapLayers().values() if lyr.name().startswith("Stretch")
+        )
+        bins = next(
+            lyr for lyr in project.mapLayers().values() if lyr.name() == "Crossings per bin"
+        )
+        rgb = stretch.renderer().symbol().color()
+        river = (rgb.red(), rgb.green(), rgb.blue())
+        m2p = ms.mapToPixel()
+        to_map = QgsCoordinateTransform(bins.crs(), ms.destinationCrs(), project)
+        seen = total = 0
+        for feat in bins.getFeatures():
+            geom = feat.geometry()
+            geom.transform(to_map)
+            for v in geom.vertices():
+                pt = m2p.transform(v.x(), v.y())
+                px, py = round(pt.x()), round(pt.y())
+                if not (2 <= px < image.width() - 2 and 2 <= py < image.height() - 2):
+                    continue
+                total += 1
+                near = (
+                    image.pixelColor(px + dx, py + dy) for dx in range(-2, 3) for dy in range(-2, 3)
+                )
+                seen += any(
+                    max(
+                        abs(c.red() - river[0]), abs(c.green() - river[1]), abs(c.blue() - river[2])
+                    )
+                    <= 12
+                    for c in near
+                )
+        return {"colour": list(river), "vertices": total, "river_seen": seen}
+
     files = sorted(os.listdir(out_dir))
     report["files"] = files
     gpkg = next((f for f in files if f.endswith(".gpkg")), None)
@@ -231,6 +271,7 @@ def main(out_dir, report_path, png_path=None):
                 "renderer": renderer(lyr),
                 "temporal": temporal(lyr),
                 "feature_count": lyr.featureCount() if isinstance(lyr, QgsVectorLayer) else None,
+                "abstract": lyr.metadata().abstract(),
                 "value_maps": value_maps(lyr) if isinstance(lyr, QgsVectorLayer) else None,
             }
             for lyr in layers
@@ -277,6 +318,8 @@ def main(out_dir, report_path, png_path=None):
                     nonwhite += rgb != 0xFFFFFF
                     colours.add(rgb)
             d["png_size"] = [image.width(), image.height()]
+            d["visible_layers"] = [lyr.name() for lyr in visible]
+            d["river_under_bins"] = river_under_bins(project, ms, image)
             d["png_nonwhite_fraction"] = nonwhite / max(total, 1)
             d["png_colours"] = len(colours)
         report["project"] = d

@@ -279,7 +279,73 @@ def test_project_opens_with_every_layer_valid(seen):
     assert project["time_range"] == ["2025-05-01", "2025-11-15"]
     assert project["render_errors"] == []
     assert project["png_saved"] and png.stat().st_size > 20_000
-    # lines, points and labels drawn; the density raster (off by default) no longer fills the frame
+    # lines, points and labels drawn; the density raster (in a corridor) does not fill the frame
     assert 0.02 < project["png_nonwhite_fraction"] < 0.2 and project["png_colours"] > 20
     legend = project["legend_order"]
     assert legend.index("Crossings per bin") < legend.index("Stretch (river line)")
+
+
+def test_layer_order_bins_above_the_river_above_the_raster(seen):
+    _, report, _ = seen
+    legend = report["project"]["legend_order"]
+    order = [
+        "Crossings per bin",
+        "Kernel density along the river",
+        "Stretch (river line)",
+        "County segments",
+        "China-DPRK border",
+        "Density of crossings (per km²)",
+    ]
+    assert [legend.index(name) for name in order] == sorted(legend.index(name) for name in order)
+    assert legend[-1] == "Density of crossings (per km²)"  # drawn first, below everything
+    visible = report["project"]["visible_layers"]
+    # the raster in a corridor no longer hides the river: drawn when the project opens
+    assert "Density of crossings (per km²)" in visible and "Crossings per bin" in visible
+    assert "Kernel density along the river" not in visible
+
+
+def test_the_river_line_shows_under_the_bins(seen):
+    _, report, _ = seen
+    river = report["project"]["river_under_bins"]
+    assert river["colour"] == [31, 120, 180]
+    assert river["vertices"] > 50
+    # the bins' vertices lie on the river: its own colour is seen at almost all of them
+    # (a 2.2 mm opaque band drawn over the 0.9 mm line showed it at none)
+    assert river["river_seen"] >= 0.9 * river["vertices"], river
+
+
+def test_raster_is_nodata_beyond_the_corridor_and_says_so(seen):
+    rasterio = pytest.importorskip("rasterio")
+    import numpy as np
+    import shapely
+    from shapely.ops import substring
+
+    from geotrack.workspace import Workspace
+
+    _, report, png = seen
+    ws = Workspace(png.parent / "ws")
+    win = ws.window("reported")
+    part = substring(ws.stretch.line_m, win.from_km * 1000.0, win.to_km * 1000.0)
+    tif = next((png.parent / "out").glob("*.tif"))
+    with rasterio.open(tif) as src:
+        data, tags, t, nodata = src.read(1), src.tags(), src.transform, src.nodata
+        desc = src.descriptions[0]
+    corridor = float(tags["corridor_m"])
+    assert corridor == 3000.0 and report["raster"]["tags"]["corridor_m"] == "3000"
+    assert float(tags["bandwidth_m"]) == 1500.0 and tags["crs"] == "EPSG:32652"
+    assert "within 3 km of the river line" in desc and "bandwidth 1.5 km" in desc
+    rows, cols = np.indices(data.shape)
+    d = shapely.distance(
+        shapely.points(t.c + t.a * (cols.ravel() + 0.5), t.f + t.e * (rows.ravel() + 0.5)), part
+    )
+    empty = data.ravel() == nodata
+    clear = np.abs(d - corridor) > 1e-6  # a centre at the corridor's edge may go either way
+    assert empty.any() and (~empty).any()
+    assert (d[empty & clear] > corridor).all() and (d[~empty & clear] <= corridor).all()
+    assert float(tags["in_corridor"]) == pytest.approx(
+        float(data[data != nodata].sum(dtype=np.float64)) * (t.a / 1000.0) ** 2, rel=1e-4
+    )
+    by_title = {lyr["name"]: lyr for lyr in report["project"]["layers"]}
+    abstract = by_title["Density of crossings (per km²)"]["abstract"]
+    assert "within 3 km of the river line" in abstract and "bandwidth 1.5 km" in abstract
+    assert "EPSG:32652" in abstract and "cell 100 m" in abstract
