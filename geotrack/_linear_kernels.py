@@ -1,7 +1,9 @@
 """Compiled kernels of :mod:`geotrack.linear` (imported by it only when points are located).
 
 The bounding-volume-hierarchy search and the Z-order keys, compiled with numba
-(cached on disk, see :mod:`geotrack._jit`).  No I/O, no checks: the callers in
+(cached on disk, see :mod:`geotrack._jit`).  The locate kernels take the line and
+its tree as one tuple ``tree = (xs, ys, cum, seglen, nx0, ny0, nx1, ny1, left,
+right)`` and write into ``out = (chain, off, dist, segi)``.  No I/O, no checks: the callers in
 :mod:`geotrack.linear` validate every argument.
 """
 
@@ -189,103 +191,20 @@ def _locate_range(
 
 
 @njit(parallel=True)
-def locate_parallel(
-    xs,
-    ys,
-    cum,
-    seglen,
-    nx0,
-    ny0,
-    nx1,
-    ny1,
-    left,
-    right,
-    leaf_size,
-    px,
-    py,
-    perm,
-    chain,
-    off,
-    dist,
-    segi,
-):  # pragma: no cover - compiled
+def locate_parallel(tree, leaf_size, px, py, perm, out):  # pragma: no cover - compiled
     n = perm.shape[0]
     block = 256
     nblocks = (n + block - 1) // block
     for b in prange(nblocks):
         stack = np.empty(STACK, dtype=np.int64)
         lo = b * block
-        hi = min(n, lo + block)
-        _locate_range(
-            xs,
-            ys,
-            cum,
-            seglen,
-            nx0,
-            ny0,
-            nx1,
-            ny1,
-            left,
-            right,
-            leaf_size,
-            px,
-            py,
-            perm,
-            lo,
-            hi,
-            stack,
-            chain,
-            off,
-            dist,
-            segi,
-        )
+        _locate_range(*tree, leaf_size, px, py, perm, lo, min(n, lo + block), stack, *out)
 
 
 @njit()
-def locate_serial(
-    xs,
-    ys,
-    cum,
-    seglen,
-    nx0,
-    ny0,
-    nx1,
-    ny1,
-    left,
-    right,
-    leaf_size,
-    px,
-    py,
-    perm,
-    chain,
-    off,
-    dist,
-    segi,
-):  # pragma: no cover - compiled
+def locate_serial(tree, leaf_size, px, py, perm, out):  # pragma: no cover - compiled
     stack = np.empty(STACK, dtype=np.int64)
-    _locate_range(
-        xs,
-        ys,
-        cum,
-        seglen,
-        nx0,
-        ny0,
-        nx1,
-        ny1,
-        left,
-        right,
-        leaf_size,
-        px,
-        py,
-        perm,
-        0,
-        perm.shape[0],
-        stack,
-        chain,
-        off,
-        dist,
-        segi,
-    )
+    _locate_range(*tree, leaf_size, px, py, perm, 0, perm.shape[0], stack, *out)
 
 
 @njit()

@@ -336,7 +336,7 @@ class LineIndex:
         from geotrack import _linear_kernels as kern
         from geotrack._jit import announce_compile
 
-        nx0, ny0, nx1, ny1, left, right = self._tree
+        tree = (self._xs, self._ys, self._cum, self._seglen, *self._tree)
         x0, y0, x1, y1 = self.line.bounds
         scale = 256.0 / max(x1 - x0, y1 - y0, 1e-300)
         for lo in range(0, n, chunk_size):
@@ -352,26 +352,8 @@ class LineIndex:
                 perm = np.arange(hi - lo, dtype=np.int64)
             kernel = kern.locate_parallel if hi - lo >= _PARALLEL_MIN else kern.locate_serial
             announce_compile("chainage", kernel)
-            kernel(
-                self._xs,
-                self._ys,
-                self._cum,
-                self._seglen,
-                nx0,
-                ny0,
-                nx1,
-                ny1,
-                left,
-                right,
-                self._leaf,
-                cx,
-                cy,
-                perm,
-                chain[lo:hi],
-                off[lo:hi],
-                dist[lo:hi],
-                segi[lo:hi],
-            )
+            out = (chain[lo:hi], off[lo:hi], dist[lo:hi], segi[lo:hi])
+            kernel(tree, self._leaf, cx, cy, perm, out)
         return Located(chain, off, dist, segi)
 
     def _check_chainage(self, d: np.ndarray, field: str) -> None:
