@@ -5,6 +5,9 @@ place a user added with ``geotrack places add``).  :class:`Gazetteer` finds
 places by name the way reports spell them: ignoring case, hyphens, spaces and
 apostrophes, the settlement suffixes ``-up``/``-ri``/``-dong`` (읍/리/동, and
 镇/村), a parenthesised remark, and by the local-script name (혜산, 长白).
+Korean names match across romanisations (:func:`fold_romanisation`): McCune–Reischauer
+with or without breves and apostrophes (Poch'ŏn, Pochon) and Revised Romanization
+(Bocheon).
 An unknown or ambiguous name is refused with the candidates listed.
 
 No I/O here: :mod:`geotrack.workspace` reads the layers and builds the gazetteer.
@@ -15,6 +18,7 @@ from __future__ import annotations
 __all__ = [
     "Gazetteer",
     "Place",
+    "fold_romanisation",
     "match_key",
     "normalize_place",
 ]
@@ -29,8 +33,9 @@ from typing import Any
 from geotrack.errors import NotFoundError, Problem, ValidationError
 from geotrack.schema import check_lonlat
 
-#: Settlement and area suffixes dropped when matching (romanised and local script).
-_SUFFIXES = (
+#: Settlement and area suffixes dropped when matching (romanised and local script,
+#: romanised ones as :func:`fold_romanisation` writes them: -eup/-ŭp/-up, -gun/-kun).
+_SUFFIXES_AS_WRITTEN = (
     "up",
     "ri",
     "dong",
@@ -50,8 +55,6 @@ _SUFFIXES = (
     "县",
     "市",
 )
-#: Romanised suffixes stripped even when written without a hyphen.
-_JOINED = ("up", "ri", "dong")
 _APOSTROPHES = "'’‘ʼʻ`´"
 _PAREN = re.compile(r"\s*[(（][^)）]*[)）]\s*")
 _FORMERLY = re.compile(r"[(（]\s*(?:formerly|former|old name)\s+([^)）,;]+)[)）]", re.IGNORECASE)
@@ -59,32 +62,69 @@ _MAX_NAME = 200
 _COUNTRIES = ("CN", "KP")
 
 
+#: Revised Romanization's voiced and tense spellings -> McCune–Reischauer's plain ones
+#: (b/p, d/t, g/k, j/ch; jj/tch), and RR's vowels eo (MR ŏ) and eu (MR ŭ) -> o, u.
+_RR_TO_MR = re.compile(r"jj|[bdgj]|e+(?=[ou])")
+_MR = {"jj": "tch", "b": "p", "d": "t", "g": "k", "j": "ch"}
+
+
+def fold_romanisation(text: str) -> str:
+    """*text* with Korean romanisation differences folded away (lower case expected).
+
+    Diacritics on Latin letters are dropped (McCune–Reischauer's ŏ, ŭ), Revised
+    Romanization's eo/eu become o/u, and the consonants the two systems spell
+    differently become one letter: b→p, d→t, g→k, j→ch (jj→tch).  Apostrophes
+    (MR's aspiration mark) are dropped by :func:`match_key` before.  Other scripts
+    are left as they are.  Folding twice changes nothing.
+
+    Examples
+    --------
+    >>> fold_romanisation("bocheon"), fold_romanisation("poch'ŏn"), fold_romanisation("보천")
+    ('pochon', "poch'on", '보천')
+    >>> fold_romanisation("gimjeongsuk"), fold_romanisation("kimjŏngsuk")
+    ('kimchonksuk', 'kimchonksuk')
+    """
+    chars: list[str] = []
+    for c in unicodedata.normalize("NFD", text):
+        if not (unicodedata.combining(c) and chars and chars[-1].isascii()):
+            chars.append(c)
+    text = unicodedata.normalize("NFC", "".join(chars))
+    return _RR_TO_MR.sub(lambda m: _MR.get(m.group(), ""), text)
+
+
+_SUFFIXES = tuple(dict.fromkeys(map(fold_romanisation, _SUFFIXES_AS_WRITTEN)))
+#: Romanised suffixes stripped even when written without a hyphen (-up, -ri, -dong).
+_JOINED = tuple(map(fold_romanisation, ("up", "ri", "dong")))
+
+
 def match_key(name: str) -> str:
     """The form of a place name used for matching.
 
     Case, hyphens, spaces, apostrophes, a parenthesised remark and a final
     settlement suffix (``-up``, ``-ri``, ``-dong``, ``county``, 읍, 리, 镇 ...)
-    are dropped.
+    are dropped, and romanisations folded together (:func:`fold_romanisation`).
 
     Examples
     --------
-    >>> match_key("Poch'on-up"), match_key("POCHON"), match_key("Kimjongsuk-up (formerly Sinpa)")
-    ('pochon', 'pochon', 'kimjongsuk')
-    >>> match_key("Songjon-ri"), match_key("Songjonri"), match_key("Kim Jong Suk County")
-    ('songjon', 'songjon', 'kimjongsuk')
+    >>> match_key("Poch'on-up"), match_key("Bocheon-eup"), match_key("Poch’ŏn-ŭp")
+    ('pochon', 'pochon', 'pochon')
+    >>> match_key("Kimjongsuk-up (formerly Sinpa)"), match_key("Kim Jong Suk County")
+    ('kimchonksuk', 'kimchonksuk')
+    >>> match_key("Songjon-ri"), match_key("Songjonri"), match_key("Samsu-gun")
+    ('sonkchon', 'sonkchon', 'samsu')
     >>> match_key("长白镇"), match_key("혜산시")
     ('长白', '혜산')
     """
     text = unicodedata.normalize("NFKC", name).casefold()
     text = _PAREN.sub(" ", text)
     words = [
-        w
+        fold_romanisation(w)
         for w in re.split(r"[\s\-‐‑–—_.]+", text.translate({ord(c): None for c in _APOSTROPHES}))
         if w
     ]
     if len(words) > 1 and words[-1] in _SUFFIXES:
         words = words[:-1]
-    key = "".join(words)
+    key = fold_romanisation("".join(words))  # again: eo/eu split by a hyphen or space
     for suffix in _SUFFIXES:
         # local-script suffixes are written without a space (혜산시, 长白镇), and
         # -up/-ri/-dong often lose their hyphen (Songjonri)
