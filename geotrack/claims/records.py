@@ -53,7 +53,7 @@ from geotrack.claim_schema import (
 )
 from geotrack.crs import to_wire
 from geotrack.errors import DataError, NotFoundError, Problem, ValidationError
-from geotrack.records import history_problems
+from geotrack.lifecycle import RecordKind, history_problems, new_record_fields, not_editable
 from geotrack.reference import Window
 from geotrack.store import HistoryEntry, utc_now
 from geotrack.workspace import Workspace
@@ -345,13 +345,7 @@ def _build(
     except ValidationError as exc:
         problems.extend(exc.problems)
         return None
-    props.update(
-        retired=False,
-        retired_reason=None,
-        retired_at=None,
-        created_at=created_at or now,
-        updated_at=now,
-    )
+    props.update(new_record_fields(now, created_at=created_at))
     props["relays"] = relays
     props.update(derive_claim(relays))
     geometry = window_geometry(ws, props["area"]["from_km"], props["area"]["to_km"])
@@ -486,6 +480,12 @@ def _get(tx, cid: str) -> dict[str, Any]:
     return tx.features[cid]
 
 
+#: Claims as records: relays are their sub-records.
+CLAIM = RecordKind("claim", "claim", "relay", get=_get)
+#: What a retired claim cannot do (the end of the message refusing it).
+_RETIRED = ": it cannot change"
+
+
 def add_relay(
     ws: Workspace,
     cid: str,
@@ -494,24 +494,32 @@ def add_relay(
     reason: str | None = None,
     user: str | None = None,
 ) -> str:
-    """Add a relay (another outlet printing the claim) to claim *cid*; return its id."""
-    with ws.claims.transaction(op="add-relay", reason=reason, user=user) as tx:
-        feat = _get(tx, cid)
-        props = dict(feat["properties"])
-        if props.get("retired"):
-            raise DataError(
-                f"claim={cid!r} is retired ({props.get('retired_reason')}): it cannot change"
-            )
+    """Add a relay (another outlet printing the claim) to claim *cid*; return its id.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from geotrack.workspace import init_workspace
+    >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w")
+    >>> add_claim(ws, {"claimed_by": "X", "count": 5, "count_qualifier": "at_least",
+    ...                "area": {"kind": "chainage", "from_km": 200, "to_km": 230}},
+    ...           {"publisher": "Y", "url": "https://example.org/a"}, claim_id="C7")
+    'C7'
+    >>> add_relay(ws, "C7", {"publisher": "Z", "url": "https://example.org/b"})
+    'C7-R2'
+    """
+
+    def make(relays: list[dict[str, Any]]) -> dict[str, Any]:
         problems: list[Problem] = []
-        taken = [r["relay_id"] for r in props["relays"]]
-        new = _relays(cid, [relay], f"claim {cid}", problems, taken=taken)
+        taken = [r["relay_id"] for r in relays]
+        (new,) = _relays(cid, [relay], f"claim {cid}", problems, taken=taken)
         if problems:
             raise ValidationError(problems, header="nothing was written:")
-        props["relays"] = [*props["relays"], *new]
-        props.update(derive_claim(props["relays"]))
-        props["updated_at"] = utc_now()
-        tx.put({**feat, "properties": props})
-    return new[0]["relay_id"]
+        return new
+
+    return CLAIM.add_child(
+        ws.claims, cid, make, derive=derive_claim, refusal=_RETIRED, reason=reason, user=user
+    )
 
 
 def edit_claim(
@@ -530,32 +538,14 @@ def edit_claim(
     if not changes:
         raise DataError("nothing to change: give at least one field to change")
     with ws.claims.transaction(op="edit", reason=reason, user=user) as tx:
-        feat = _get(tx, cid)
-        props = dict(feat["properties"])
-        if props.get("retired"):
-            raise DataError(
-                f"claim={cid!r} is retired ({props.get('retired_reason')}): it cannot change"
-            )
-        problems: list[Problem] = []
+        _, props = CLAIM.live(tx, cid, refusal=_RETIRED)
         allowed = EDITABLE_RELAY_FIELDS if relay_id else EDITABLE_CLAIM_FIELDS
-        for key in sorted(set(changes) - allowed):
-            problems.append(
-                Problem(
-                    key,
-                    changes[key],
-                    f"cannot be edited: editable fields are {', '.join(sorted(allowed))}",
-                    cid,
-                )
-            )
+        problems = not_editable(changes, allowed, row=cid)
         if problems:
             raise ValidationError(problems, header="nothing was changed:")
         relays = [dict(r) for r in props["relays"]]
         if relay_id is not None:
-            idx = next((i for i, r in enumerate(relays) if r["relay_id"] == relay_id), None)
-            if idx is None:
-                raise NotFoundError(
-                    f"relay={relay_id!r}: claim {cid} has relays {', '.join(r['relay_id'] for r in relays)}"
-                )
+            idx = CLAIM.child_index(relays, cid, relay_id)
             relays[idx] = {**relays[idx], **changes}
             claim_in = {k: props[k] for k in EDITABLE_CLAIM_FIELDS}
         else:
@@ -582,19 +572,21 @@ def edit_claim(
 def retire_claim(
     ws: Workspace, cid: str, *, reason: str, user: str | None = None
 ) -> dict[str, Any]:
-    """Retire claim *cid*: a tombstone with the reason, never a silent delete."""
-    if not reason or not reason.strip():
-        raise DataError("reason='': say why the claim is retired (--reason TEXT)")
-    with ws.claims.transaction(op="retire", reason=reason, user=user) as tx:
-        feat = _get(tx, cid)
-        props = dict(feat["properties"])
-        if props.get("retired"):
-            raise DataError(f"claim={cid!r} is already retired ({props.get('retired_reason')})")
-        now = utc_now()
-        props.update(retired=True, retired_reason=reason, retired_at=now, updated_at=now)
-        new = {**feat, "properties": props}
-        tx.put(new)
-    return new
+    """Retire claim *cid*: a tombstone with the reason, never a silent delete.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from geotrack.workspace import init_workspace
+    >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w")
+    >>> add_claim(ws, {"claimed_by": "X", "count": 5, "count_qualifier": "at_least",
+    ...                "area": {"kind": "chainage", "from_km": 200, "to_km": 230}},
+    ...           {"publisher": "Y", "url": "https://example.org/a"}, claim_id="C7")
+    'C7'
+    >>> retire_claim(ws, "C7", reason="a duplicate of C2")["properties"]["retired"]
+    True
+    """
+    return CLAIM.retire(ws.claims, cid, reason=reason, user=user)
 
 
 def undo_claims(ws: Workspace, *, user: str | None = None) -> HistoryEntry:
