@@ -45,9 +45,21 @@ class RecordKind:
 
     Examples
     --------
+    >>> import pathlib, tempfile
+    >>> from geotrack.records import add_crossing
+    >>> from geotrack.workspace import init_workspace
     >>> kind = RecordKind("crossing", "id", "report")
-    >>> kind.child_index([{"report_id": "R1"}, {"report_id": "R2"}], "YLU-0001", "R2")
-    1
+    >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w")
+    >>> fid = add_crossing(ws, {"lon": 127.27, "lat": 41.51, "kind": "ford", "source_name": "X"})
+    >>> kind.add_child(ws.crossings, fid, lambda old: {"report_id": f"R{len(old) + 1}"},
+    ...                derive=lambda reports: {}, refusal="")
+    'R2'
+    >>> kind.retire(ws.crossings, fid, reason="a duplicate")["properties"]["retired"]
+    True
+    >>> kind.add_child(ws.crossings, fid, dict, derive=dict, refusal=": it takes no reports")
+    Traceback (most recent call last):
+    ...
+    geotrack.errors.DataError: id='YLU-0001' is retired (a duplicate): it takes no reports
     """
 
     noun: str
@@ -139,17 +151,7 @@ class RecordKind:
         refusal : str
             As in :meth:`live`.
 
-        Examples
-        --------
-        >>> import tempfile, pathlib
-        >>> from geotrack.workspace import init_workspace
-        >>> from geotrack.records import add_crossing
-        >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w")
-        >>> fid = add_crossing(ws, {"lon": 127.27, "lat": 41.51, "kind": "ford", "source_name": "X"})
-        >>> RecordKind("crossing", "id", "report").add_child(
-        ...     ws.crossings, fid, lambda old: {"report_id": f"R{len(old) + 1}"},
-        ...     derive=lambda reports: {}, refusal="")
-        'R2'
+        See the class's example.
         """
         with layer.transaction(op=f"add-{self.child}", reason=reason, user=user) as tx:
             feat, props = self.live(tx, fid, refusal=refusal)
@@ -171,16 +173,7 @@ class RecordKind:
         DataError
             No reason given, or the record is retired already.
 
-        Examples
-        --------
-        >>> import tempfile, pathlib
-        >>> from geotrack.workspace import init_workspace
-        >>> from geotrack.records import add_crossing
-        >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w")
-        >>> fid = add_crossing(ws, {"lon": 127.27, "lat": 41.51, "kind": "ford", "source_name": "X"})
-        >>> kind = RecordKind("crossing", "id", "report")
-        >>> kind.retire(ws.crossings, fid, reason="a duplicate")["properties"]["retired"]
-        True
+        See the class's example.
         """
         if not reason or not reason.strip():
             raise DataError(f"reason='': say why the {self.noun} is retired (--reason TEXT)")

@@ -494,20 +494,7 @@ def add_relay(
     reason: str | None = None,
     user: str | None = None,
 ) -> str:
-    """Add a relay (another outlet printing the claim) to claim *cid*; return its id.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from geotrack.workspace import init_workspace
-    >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w")
-    >>> add_claim(ws, {"claimed_by": "X", "count": 5, "count_qualifier": "at_least",
-    ...                "area": {"kind": "chainage", "from_km": 200, "to_km": 230}},
-    ...           {"publisher": "Y", "url": "https://example.org/a"}, claim_id="C7")
-    'C7'
-    >>> add_relay(ws, "C7", {"publisher": "Z", "url": "https://example.org/b"})
-    'C7-R2'
-    """
+    """Add a relay (another outlet printing the claim) to claim *cid*; return its id."""
 
     def make(relays: list[dict[str, Any]]) -> dict[str, Any]:
         problems: list[Problem] = []
@@ -572,20 +559,7 @@ def edit_claim(
 def retire_claim(
     ws: Workspace, cid: str, *, reason: str, user: str | None = None
 ) -> dict[str, Any]:
-    """Retire claim *cid*: a tombstone with the reason, never a silent delete.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from geotrack.workspace import init_workspace
-    >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w")
-    >>> add_claim(ws, {"claimed_by": "X", "count": 5, "count_qualifier": "at_least",
-    ...                "area": {"kind": "chainage", "from_km": 200, "to_km": 230}},
-    ...           {"publisher": "Y", "url": "https://example.org/a"}, claim_id="C7")
-    'C7'
-    >>> retire_claim(ws, "C7", reason="a duplicate of C2")["properties"]["retired"]
-    True
-    """
+    """Retire claim *cid*: a tombstone with the reason, never a silent delete."""
     return CLAIM.retire(ws.claims, cid, reason=reason, user=user)
 
 

@@ -20,6 +20,7 @@ from geotrack.records._site import (
 from geotrack.schema import (
     PLACEMENT_FIELDS,
     REPORT_FIELDS,
+    SITE_FIELDS,
     derive_site_dates,
     is_crossing_id,
     normalize_report,
@@ -35,22 +36,8 @@ SITE_INPUT = {"name", "kind", "status", "location_precision", "uncertainty_m", "
 SITE_INPUT |= {"datum", "synthetic", *PLACEMENT_FIELDS}
 #: Keys that say where a site is: a coordinate, or words (see geotrack.placement).
 _WHERE_INPUT = {"lon", "lat", "at", *WORD_KEYS}
-_IGNORED_ON_IMPORT = {
-    "chainage_km",
-    "offset_m",
-    "retired",
-    "retired_reason",
-    "retired_at",
-    "created_at",
-    "updated_at",
-    "first_reported",
-    "last_reported",
-    "first_seen",
-    "last_seen",
-    "original_lon",
-    "original_lat",
-    "n_reports",
-}
+#: Fields geotrack derives (an export carries them): an import ignores them.
+_IGNORED_ON_IMPORT = (set(SITE_FIELDS) - SITE_INPUT - {"id", "reports"}) | {"n_reports"}
 
 
 #: A kept (imported) id must leave room for this many new ids below the 9-digit limit.

@@ -176,18 +176,7 @@ def add_report(
     reason: str | None = None,
     user: str | None = None,
 ) -> str:
-    """Add a report to an existing crossing; return the new report id (R2, ...).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from geotrack.workspace import init_workspace
-    >>> from geotrack.records import add_crossing
-    >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w")
-    >>> fid = add_crossing(ws, {"lon": 127.27, "lat": 41.51, "kind": "ford", "source_name": "X"})
-    >>> add_report(ws, fid, {"source_name": "Y", "reported": "2025-12-09"})
-    'R2'
-    """
+    """Add a report to an existing crossing; return the new report id (R2, ...)."""
 
     def make(reports: list[dict[str, Any]]) -> dict[str, Any]:
         rep = normalize_report(
@@ -213,18 +202,7 @@ def add_report(
 def retire_crossing(
     ws: Workspace, fid: str, *, reason: str, user: str | None = None
 ) -> dict[str, Any]:
-    """Retire a crossing: it stays in the layer as a tombstone, never silently deleted.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from geotrack.workspace import init_workspace
-    >>> from geotrack.records import add_crossing
-    >>> ws = init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w")
-    >>> fid = add_crossing(ws, {"lon": 127.27, "lat": 41.51, "kind": "ford", "source_name": "X"})
-    >>> retire_crossing(ws, fid, reason="a duplicate")["properties"]["retired_reason"]
-    'a duplicate'
-    """
+    """Retire a crossing: it stays in the layer as a tombstone, never silently deleted."""
     return CROSSING.retire(ws.crossings, fid, reason=reason, user=user)
 
 
