@@ -75,9 +75,8 @@ PUBLISHED_PRECISIONS: dict[str, str] = {
     "unknown": "Not printed",
 }
 
-#: Claim properties in the order they are written.
-CLAIM_FIELDS: tuple[str, ...] = (
-    "id",
+#: The claim's own fields, as given (and edited), in the order they are written.
+_CLAIM_INPUT_FIELDS: tuple[str, ...] = (
     "claimed_by",
     "count",
     "count_qualifier",
@@ -93,6 +92,11 @@ CLAIM_FIELDS: tuple[str, ...] = (
     "activity_start",
     "activity_end",
     "notes",
+)
+#: Claim properties in the order they are written.
+CLAIM_FIELDS: tuple[str, ...] = (
+    "id",
+    *_CLAIM_INPUT_FIELDS,
     "retired",
     "retired_reason",
     "retired_at",
@@ -126,25 +130,7 @@ RELAY_FIELDS: tuple[str, ...] = (
     "activity_period_as_printed",
     "notes",
 )
-_CLAIM_INPUT = frozenset(
-    {
-        "claimed_by",
-        "count",
-        "count_qualifier",
-        "what_as_printed",
-        "kinds",
-        "area_as_printed",
-        "area",
-        "stated_length",
-        "stated_unit",
-        "stated_length_as_printed",
-        "imagery",
-        "activity_period_as_printed",
-        "activity_start",
-        "activity_end",
-        "notes",
-    }
-)
+_CLAIM_INPUT = frozenset(_CLAIM_INPUT_FIELDS)
 #: Claim fields that ``claims edit`` may change (``area`` is re-resolved on change).
 EDITABLE_CLAIM_FIELDS: frozenset[str] = _CLAIM_INPUT
 #: Relay fields that ``claims edit --relay`` may change.
@@ -219,25 +205,45 @@ def _choice(
         if required:
             problems.append(Problem(key, value, f"is required: use one of {', '.join(codes)}", row))
         return None
-    code = (
-        value.strip().lower().replace("-", "_").replace(" ", "_")
-        if isinstance(value, str)
-        else None
-    )
+    code = _as_code(value)
     if code not in codes:
         problems.append(Problem(key, value, f"unknown code: use one of {', '.join(codes)}", row))
         return None
     return code
 
 
-def _names(problems: list[Problem], rec: Mapping[str, Any], key: str, row) -> list[str] | None:
-    """A list of names from a list or a ``;``-separated text (empty -> None)."""
+def _as_code(value: object) -> str | None:
+    """A code as written ('At least', 'at-least') -> its form in the code list ('at_least')."""
+    if not isinstance(value, str):
+        return None
+    return value.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def _items(
+    problems: list[Problem], rec: Mapping[str, Any], key: str, row, *, fix: str, texts: bool
+) -> list[Any] | None:
+    """The items of a list or of a ``;``-separated text (empty or bad -> None).
+
+    *texts*: every item must be text; *fix* ends the message when the value is
+    not a list of items.
+    """
     value = rec.get(key)
     if value is None or value == "" or value == []:
         return None
     items = value.split(";") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
-        problems.append(Problem(key, value, "must be names separated by ';' (Hyesan;Pochon)", row))
+    if not isinstance(items, list | tuple) or (
+        texts and not all(isinstance(v, str) for v in items)
+    ):
+        problems.append(Problem(key, value, fix, row))
+        return None
+    return list(items)
+
+
+def _names(problems: list[Problem], rec: Mapping[str, Any], key: str, row) -> list[str] | None:
+    """A list of names from a list or a ``;``-separated text (empty -> None)."""
+    fix = "must be names separated by ';' (Hyesan;Pochon)"
+    items = _items(problems, rec, key, row, fix=fix, texts=True)
+    if items is None:
         return None
     names = [v.strip() for v in items if v.strip()]
     bad = [n for n in names if not _NAME_RE.fullmatch(n)]
@@ -250,20 +256,10 @@ def _names(problems: list[Problem], rec: Mapping[str, Any], key: str, row) -> li
 
 
 def _kinds(problems: list[Problem], rec: Mapping[str, Any], row) -> list[str]:
-    value = rec.get("kinds")
-    if value is None or value == "" or value == []:
-        return []
-    items = value.split(";") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple):
-        problems.append(Problem("kinds", value, "must be kinds separated by ';'", row))
-        return []
-    out = []
-    for item in items:
-        code = (
-            item.strip().lower().replace("-", "_").replace(" ", "_")
-            if isinstance(item, str)
-            else item
-        )
+    items = _items(problems, rec, "kinds", row, fix="must be kinds separated by ';'", texts=False)
+    out: list[str] = []
+    for item in items or []:
+        code = _as_code(item)
         if code not in KINDS:
             problems.append(
                 Problem("kinds", item, f"unknown kind: use one of {', '.join(KINDS)}", row)
@@ -343,6 +339,16 @@ def _figures(problems: list[Problem], rec: Mapping[str, Any], row, *, relay: boo
     return out
 
 
+def _unknown(
+    problems: list[Problem], rec: Mapping[str, Any], fields: Sequence[str], what: str, row
+) -> None:
+    """A problem for each key of *rec* not in *fields*, listing *fields* as the fix."""
+    for key in sorted(set(rec) - set(fields), key=str):
+        problems.append(
+            Problem(key, rec[key], f"is not a {what} field: use {', '.join(fields)}", row)
+        )
+
+
 def normalize_relay(
     rec: Mapping[str, Any], *, row: str | None = None, problems: list[Problem] | None = None
 ) -> dict[str, Any]:
@@ -368,10 +374,7 @@ def normalize_relay(
     """
     own = problems is None
     probs: list[Problem] = [] if own else problems
-    for key in sorted(set(rec) - set(RELAY_FIELDS), key=str):
-        probs.append(
-            Problem(key, rec[key], f"is not a relay field: use {', '.join(RELAY_FIELDS)}", row)
-        )
+    _unknown(probs, rec, RELAY_FIELDS, "relay", row)
     published, precision = _published(probs, rec, row)
     url = _url(probs, rec, "url", row)
     if url is None and rec.get("url") in (None, ""):
@@ -473,12 +476,7 @@ def normalize_claim(
     """
     own = problems is None
     probs: list[Problem] = [] if own else problems
-    for key in sorted(set(rec) - _CLAIM_INPUT, key=str):
-        probs.append(
-            Problem(
-                key, rec[key], f"is not a claim field: use {', '.join(sorted(_CLAIM_INPUT))}", row
-            )
-        )
+    _unknown(probs, rec, sorted(_CLAIM_INPUT), "claim", row)
     out: dict[str, Any] = {"claimed_by": _text(probs, rec, "claimed_by", row, required=True)}
     out.update(_figures(probs, rec, row, relay=False))
     out["area"] = normalize_area(rec.get("area"), row=row, problems=probs)
