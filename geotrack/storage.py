@@ -548,15 +548,15 @@ def plan_undo(
         )
         if target is None:
             raise NotFoundError(
-                f"{layer}: user {user!r} has no change left to undo; `geotrack crossings "
-                "history` lists every operation, and `undo --op N` undoes a named one"
+                f"{layer}: user {user!r} has no change left to undo; `geotrack {layer} "
+                "history` lists every operation and who made it"
             )
     else:
         target = by_seq.get(op)
         if target is None:
             raise NotFoundError(
                 f"--op={op}: no operation {op} in the {layer} history; "
-                "`geotrack crossings history` lists them"
+                f"`geotrack {layer} history` lists them"
             )
         if op in undone:
             by = [e for e in entries if e.undoes == op and e.seq not in undone]
@@ -579,7 +579,7 @@ def plan_undo(
         raise DataError(
             f"operation {target.seq} ({target.op} by {target.user}) cannot be undone: changed "
             f"since: {'; '.join(blockers[:5])}{' …' if len(blockers) > 5 else ''}. Nothing was "
-            "changed; undo those operations first or edit the crossing instead"
+            "changed; undo those operations first or make the change with an edit instead"
         )
     changes = [Change(c.id, c.after, c.before) for c in target.changes]
     return target, changes

@@ -218,3 +218,9 @@ def test_concurrent_relay_writers_queue_and_lose_nothing(ws):
     assert len({r["relay_id"] for r in relays}) == 5
     assert [e.op for e in ws.claims.history()] == ["add"] + ["add-relay"] * 4
     assert run("validate", "-w", str(ws.path)).exit_code == 0
+
+
+def test_undo_with_nothing_to_undo_points_to_the_claims_history(ws, w):
+    res = run("claims", "undo", *w)
+    assert res.exit_code == 1 and "no change left to undo" in res.stderr
+    assert "`geotrack claims history`" in res.stderr and "crossings" not in res.stderr
