@@ -16,13 +16,15 @@ and its history (``history.jsonl``).  The history is also the write-ahead log:
 Readers never lock: a rename is atomic, so they see the old or the new file,
 never half of one.  No line of the history is ever rewritten or dropped: a line
 that cannot be read is reported by line number (:func:`history_problems`) and an
-append always starts on a new line.  The file helpers here (:func:`atomic_write`,
-:func:`append_line`, :func:`file_lock`) serve every other file geotrack writes.
+append always starts on a new line.  The file helpers (:mod:`geotrack.files`) and the
+history file (:mod:`geotrack.history_file`) live in their own modules; their names, and
+those of :mod:`geotrack._txn` other modules import from here, are re-exported.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "LOCK_TIMEOUT_S",
     "Change",
     "FolderStore",
     "HistoryEntry",
@@ -43,358 +45,75 @@ __all__ = [
 
 import contextlib
 import gc
-import getpass
 import logging
 import os
 import re
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import filelock
 import orjson
 
-from geotrack.errors import DataError, LockError, NotFoundError, Problem, StorageError
-from geotrack.geojson import dumps_feature, loads
-from geotrack.storage import (
-    Change,
-    HistoryEntry,
-    LayerKind,
-    Recovery,
-    entry_from_line,
-    layer_kind,
-    plan_undo,
+from geotrack._txn import (
+    LOCK_TIMEOUT_S,
+    StagedFeatures,
+    StagedTransaction,
+    current_user,
+    encode,
+    new_entry,
+    readable_entries,
+    replay,
+    stage_undo,
+    utc_now,
 )
+from geotrack.errors import DataError, LockError, Problem, StorageError
+from geotrack.files import (
+    append_line,
+    atomic_path,
+    atomic_write,
+    file_lock,
+    remove_stray_temp_files,
+    stray_temp_files,
+)
+from geotrack.geojson import dumps_feature, loads
+from geotrack.history_file import history_problems, scan_history, set_aside_torn_tail
+from geotrack.storage import Change, HistoryEntry, LayerKind, Recovery, entry_from_line, layer_kind
 
 log = logging.getLogger(__name__)
 
-#: Seconds a writer waits for the lock before giving up with a LockError.
-LOCK_TIMEOUT_S = 120.0
-_TMP_PREFIX = ".tmp-"
 _ID_PREFIX = re.compile(rb'^\{"type":"Feature","id":("(?:[^"\\]|\\.)*")')
 
 
-def current_user() -> str:
-    """The name recorded in the history: ``GEOTRACK_USER``, else the login name.
-
-    Examples
-    --------
-    >>> isinstance(current_user(), str)
-    True
-    """
-    name = os.environ.get("GEOTRACK_USER")
-    if name:
-        return name
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return f"uid-{os.getuid()}"
-
-
-def utc_now() -> str:
-    """The current UTC time as ISO 8601 with a ``Z``, to the millisecond.
-
-    Examples
-    --------
-    >>> utc_now().endswith("Z")
-    True
-    """
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _file_mode(path: Path) -> int:
-    try:
-        return path.stat().st_mode & 0o7777
-    except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str], *, suffix: str = "") -> Iterator[Path]:
-    """A temporary path beside *path* that replaces it when the block succeeds.
-
-    For writers that need a file name (rasterio, fiona): write to the yielded
-    path; on success it is fsynced, given the mode a plain write would give
-    (``mkstemp`` makes files private), renamed over *path*, and the folder is
-    fsynced.  On any error the temporary file is removed and *path* is untouched.
-
-    Raises
-    ------
-    StorageError
-        The write or the rename failed; the message names the path and the reason.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
-    >>> with atomic_path(p) as tmp:
-    ...     _ = tmp.write_text("hello")
-    >>> p.read_text()
-    'hello'
-    """
-    path = Path(path)
-    tmp: Path | None = None
-    try:
-        fd, name = tempfile.mkstemp(
-            prefix=f"{_TMP_PREFIX}{path.name}.", suffix=suffix, dir=path.parent
-        )
-        os.close(fd)
-        tmp = Path(name)
-        yield tmp
-        os.chmod(tmp, _file_mode(path))
-        with tmp.open("rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        tmp = None
-        _fsync_dir(path.parent)
-    except OSError as exc:
-        raise StorageError(
-            f"could not write {path}: {exc.strerror or exc}; the previous file is unchanged. "
-            "Free disk space or fix permissions and try again."
-        ) from exc
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-
-
-def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write *data* to *path* through a temporary file, fsync and rename.
-
-    On any failure (disk full, permission) the previous file is untouched and
-    the temporary file is removed (see :func:`atomic_path`).
-
-    Raises
-    ------
-    StorageError
-        The write failed; the message names the path and the reason.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
-    >>> atomic_write(p, b"hello"); p.read_bytes()
-    b'hello'
-    """
-    with atomic_path(path) as tmp, tmp.open("wb") as fh:
-        fh.write(data)
-
-
-def stray_temp_files(path: Path) -> list[Path]:
-    """Temporary files that :func:`atomic_path` made for *path* and a killed writer left.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> stray_temp_files(pathlib.Path(tempfile.mkdtemp()) / "a.csv")
-    []
-    """
-    path = Path(path)
-    return sorted(path.parent.glob(f"{_TMP_PREFIX}{path.name}.*"))
-
-
-def remove_stray_temp_files(path: Path) -> None:
-    """Remove :func:`stray_temp_files` of *path*; call it only while holding *path*'s lock."""
-    for tmp in stray_temp_files(path):
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-
-
-@contextlib.contextmanager
-def file_lock(path: Path, *, timeout: float, what: str) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on *path*: released by the kernel if this process dies.
-
-    Raises
-    ------
-    LockError
-        Another live process held it for *timeout* seconds (it is never broken).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> with file_lock(pathlib.Path(tempfile.mkdtemp()) / ".x.lock", timeout=1, what="x"):
-    ...     pass
-    """
-    lock = filelock.FileLock(path, timeout=timeout)
-    try:
-        lock.acquire()
-    except filelock.Timeout:
-        raise LockError(
-            f"{what}: another geotrack process has held the lock for {timeout:.0f} s; "
-            "wait for it to finish and try again"
-        ) from None
-    except OSError as exc:
-        raise StorageError(f"could not lock {path}: {exc.strerror}") from exc
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def append_line(path: Path, line: bytes) -> int:
-    """Append history lines and fsync them; return the file's size before.
-
-    The append always starts on a new line: when the file does not end with a
-    newline (a torn or hand-edited last line), one is written first, so two
-    entries never merge.  A failed append is taken back (the file is truncated
-    to its previous size, or removed if this append created it), so the history
-    never holds a torn line it reported.
-
-    Raises
-    ------
-    StorageError
-        The append failed; nothing was changed.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "h.jsonl"
-    >>> append_line(p, b"{}\\n"), append_line(p, b"{}\\n")
-    (0, 3)
-    >>> _ = p.write_bytes(b"{}"); append_line(p, b"[]\\n"); p.read_bytes()
-    2
-    b'{}\\n[]\\n'
-    """
-    created = not path.exists()
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
-    except OSError as exc:
-        raise StorageError(
-            f"could not append to {path}: {exc.strerror}; nothing was changed."
-        ) from exc
-    try:
-        start = os.fstat(fd).st_size
-        if start and os.pread(fd, 1, start - 1) != b"\n":
-            line = b"\n" + line
-        try:
-            view = memoryview(line)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        except OSError:
-            os.ftruncate(fd, start)
-            raise
-    except OSError as exc:
-        if created:
-            with contextlib.suppress(OSError):
-                path.unlink()
-        raise StorageError(
-            f"could not append to {path}: {exc.strerror}; nothing was changed. "
-            "Free disk space or fix permissions and try again."
-        ) from exc
-    finally:
-        os.close(fd)
-    return start
-
-
-def set_aside_torn_tail(path: Path) -> bool:
-    """Move an unfinished last append out of a history file into ``<name>.torn``.
-
-    Call it under the history's lock.  A last line with no newline that is not a
-    complete entry can only be an append its writer did not finish (killed, or the
-    disk filled): it was never applied and never reported.  Its bytes are appended
-    to ``<name>.torn`` (kept, for inspection) and cut from the history, with a
-    warning.  A complete entry that only lacks its newline is left as it is.
-
-    Returns
-    -------
-    bool
-        Whether a torn tail was moved.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "h.jsonl"
-    >>> _ = p.write_bytes(b'{"seq": 1, "ti')
-    >>> set_aside_torn_tail(p), p.read_bytes(), (p.parent / "h.jsonl.torn").read_bytes()
-    (True, b'', b'{"seq": 1, "ti\\n')
-    """
-    try:
-        with path.open("rb") as fh:
-            size = fh.seek(0, os.SEEK_END)
-            fh.seek(max(size - 1, 0))
-            if not size or fh.read(1) == b"\n":
-                return False
-            back = min(size, 1 << 20)
-            while True:
-                fh.seek(size - back)
-                chunk = fh.read(back)
-                cut = chunk.rfind(b"\n")
-                if cut >= 0 or back == size:
-                    break
-                back = min(size, back * 4)
-    except FileNotFoundError:
-        return False
-    tail = chunk[cut + 1 :]
-    try:
-        entry_from_line(tail, lineno=0, what=path.name)
-        return False  # complete, only its newline is missing: the next append adds one
-    except DataError:
-        pass
-    start = size - len(tail)
-    append_line(path.with_name(path.name + ".torn"), tail + b"\n")
-    with path.open("r+b") as fh:
-        fh.truncate(start)
-        os.fsync(fh.fileno())
-    log.warning(
-        "%s ended with an unfinished entry (%d bytes, a writer killed mid-append; never "
-        "applied): moved it to %s.torn",
-        path.name,
-        len(tail),
-        path.name,
-    )
-    return True
-
-
-class _Features(Mapping[str, dict[str, Any]]):
+class _Features(StagedFeatures):
     """Features by id, parsed from their stored line only when asked for."""
 
     def __init__(self, raw: dict[str, bytes]) -> None:
+        super().__init__()
         self.raw = raw
-        self.parsed: dict[str, dict[str, Any] | None] = {}
 
-    def __getitem__(self, fid: str) -> dict[str, Any]:
-        if fid in self.parsed:
-            feat = self.parsed[fid]
-            if feat is None:
-                raise KeyError(fid)
-            return feat
-        feat = orjson.loads(self.raw[fid])
-        self.parsed[fid] = feat
-        return feat
+    def _stored_ids(self) -> Collection[str]:
+        return self.raw
 
-    def __contains__(self, fid: object) -> bool:
-        if fid in self.parsed:
-            return self.parsed[fid] is not None
+    def _has_stored(self, fid: str) -> bool:
         return fid in self.raw
 
-    def __iter__(self) -> Iterator[str]:
-        yield from (k for k in self.raw if self.parsed.get(k, True) is not None)
-        yield from (k for k, v in self.parsed.items() if v is not None and k not in self.raw)
+    def _stored(self, fid: str) -> dict[str, Any] | None:
+        if fid not in self.raw:
+            return None
+        feat = orjson.loads(self.raw[fid])
+        self.staged[fid] = feat
+        return feat
 
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
 
-
-class Transaction:
+class Transaction(StagedTransaction):
     """The features of a layer as seen under the lock; changes are staged here.
 
     Use :meth:`get`, :meth:`put` and :meth:`remove`; ``tx.features`` maps ids
     to features.  Nothing reaches the disk until the ``with`` block of
     :meth:`LayerStore.transaction` ends without an error.
     """
+
+    features: _Features
 
     def __init__(
         self,
@@ -404,36 +123,14 @@ class Transaction:
         kind: LayerKind | None = None,
         last_id: int = 0,
     ):
-        self.features = _Features(raw)
-        self._order = order
-        self._before: dict[str, dict[str, Any] | None] = {}
+        super().__init__(_Features(raw), order=order)
         self._kind = kind or LayerKind("layer")
         self.last_id = max([last_id, *(self._kind.number_of(k) or 0 for k in raw)])
 
-    def get(self, fid: str) -> dict[str, Any]:
-        """The current feature *fid*, or NotFoundError naming the fix."""
-        try:
-            return self.features[fid]
-        except KeyError:
-            raise NotFoundError(
-                f"id={fid!r}: no such crossing; `geotrack crossings list` shows the ids"
-            ) from None
-
-    def _remember(self, fid: str) -> None:
-        if fid not in self._before:
-            self._before[fid] = self.features.get(fid)
-
     def put(self, feature: dict[str, Any]) -> None:
         """Add or replace a feature (by its ``id``)."""
-        fid = feature["id"]
-        self._remember(fid)
-        self.reserve_ids([fid])
-        self.features.parsed[fid] = self._order(feature)
-
-    def remove(self, fid: str) -> None:
-        """Remove a feature (used by undo of an add; everything else retires)."""
-        self._remember(fid)
-        self.features.parsed[fid] = None
+        super().put(feature)
+        self.reserve_ids([feature["id"]])
 
     def new_ids(self, n: int) -> list[str]:
         """*n* ids never given before in this layer (the counter only grows).
@@ -451,20 +148,10 @@ class Transaction:
         """Make the counter pass *ids* (ids an import keeps), so no later id repeats them."""
         self.last_id = max([self.last_id, *(self._kind.number_of(i) or 0 for i in ids)])
 
-    @property
-    def changes(self) -> list[Change]:
-        """Staged changes, in the order first touched."""
-        out = []
-        for fid, before in self._before.items():
-            after = self.features.parsed[fid]
-            if before != after:
-                out.append(Change(fid, before, after))
-        return out
-
     def lines(self) -> dict[str, bytes]:
         """Every feature as its stored line: untouched ones as read, changed ones re-encoded."""
         out = dict(self.features.raw)
-        for fid, feat in self.features.parsed.items():
+        for fid, feat in self.features.staged.items():
             if fid not in self._before:
                 continue
             if feat is None:
@@ -472,73 +159,6 @@ class Transaction:
             else:
                 out[fid] = dumps_feature(feat)
         return out
-
-
-def scan_history(path: Path) -> Iterator[tuple[int, HistoryEntry | None, str | None]]:
-    """Every line of a history file: ``(line number, entry or None, damage or None)``.
-
-    A line that is not a complete history entry is yielded with what is wrong with
-    it; nothing is skipped, so callers can report damage by line number.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "h.jsonl"
-    >>> _ = p.write_bytes(b'not json\\n')
-    >>> [(n, e, d.split(":")[0]) for n, e, d in scan_history(p)]
-    [(1, None, 'h.jsonl line 1')]
-    """
-    try:
-        fh = path.open("rb")
-    except FileNotFoundError:
-        return
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                yield lineno, None, f"{path.name} line {lineno}: an empty line"
-                continue
-            try:
-                entry = entry_from_line(line, lineno=lineno, what=path.name)
-            except DataError as exc:
-                yield lineno, None, str(exc)
-            else:
-                yield lineno, entry, None
-
-
-def history_problems(path: Path, *, field: str | None = None) -> list[Problem]:
-    """Every damaged line and every out-of-order ``seq`` of a history file, by line number.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> history_problems(pathlib.Path(tempfile.mkdtemp()) / "missing.jsonl")
-    []
-    """
-    problems = []
-    last: dict[str, int] = {}
-    name = field or path.name
-    for lineno, entry, damage in scan_history(path):
-        if damage is not None:
-            problems.append(
-                Problem(
-                    name,
-                    f"line {lineno}",
-                    f"{damage}: this entry cannot be read and was neither applied nor dropped; "
-                    "restore the file from a backup (or move the line out by hand)",
-                )
-            )
-        elif entry is not None:
-            if entry.seq <= last.get(entry.layer, 0):
-                problems.append(
-                    Problem(
-                        name,
-                        f"line {lineno}",
-                        f"seq={entry.seq} does not follow seq={last[entry.layer]} of layer "
-                        f"{entry.layer!r}: entries were reordered or merged outside geotrack",
-                    )
-                )
-            last[entry.layer] = max(entry.seq, last.get(entry.layer, 0))
-    return problems
 
 
 class LayerStore:
@@ -711,15 +331,12 @@ class LayerStore:
             A line is damaged (named by its number), unless *skip_damaged*: then
             damaged lines are passed over (report them with :meth:`check_history`).
         """
-        for _, entry, damage in scan_history(self.history_path):
-            if damage is not None:
-                if skip_damaged:
-                    continue
-                raise DataError(
-                    f"{damage}. The history cannot be read reliably; nothing was changed. "
-                    "Restore the file from a backup; `geotrack validate` lists every damaged line"
-                )
-            assert entry is not None
+        fix = (
+            ". The history cannot be read reliably; nothing was changed. "
+            "Restore the file from a backup; `geotrack validate` lists every damaged line"
+        )
+        scanned = scan_history(self.history_path)
+        for entry in readable_entries(scanned, skip_damaged=skip_damaged, fix=fix):
             if entry.layer != self.name:
                 continue
             if fid is None or any(c.id == fid for c in entry.changes):
@@ -731,14 +348,7 @@ class LayerStore:
 
     def replay(self) -> dict[str, dict[str, Any]]:
         """Rebuild the layer from its history alone (for consistency checks)."""
-        features: dict[str, dict[str, Any]] = {}
-        for entry in self.history(skip_damaged=True):
-            for c in entry.changes:
-                if c.after is None:
-                    features.pop(c.id, None)
-                else:
-                    features[c.id] = c.after
-        return features
+        return replay(self.history(skip_damaged=True))
 
     # -- writing ---------------------------------------------------------
     @contextlib.contextmanager
@@ -795,22 +405,12 @@ class LayerStore:
         with self.lock():
             meta, raw, _ = self._recover()
             tx = self._tx(meta, raw)
-            target, changes = plan_undo(
-                list(self.history()), tx.features, user=user, op=op, layer=self.name
+            entries = list(self.history())
+            undoes, reason = stage_undo(
+                tx, entries, tx.features, user=user, op=op, reason=reason, layer=self.name
             )
-            for c in changes:
-                if c.after is None:
-                    tx.remove(c.id)
-                else:
-                    tx.put(c.after)
             return self._commit(
-                meta,
-                tx,
-                op="undo",
-                reason=reason or f"undo of operation {target.seq} ({target.op} by {target.user})",
-                user=user,
-                changes=tx.changes,
-                undoes=target.seq,
+                meta, tx, op="undo", reason=reason, user=user, changes=tx.changes, undoes=undoes
             )
 
     def recover(self) -> Recovery:
@@ -920,23 +520,16 @@ class LayerStore:
         )
 
     def _commit(self, meta, tx, *, op, reason, user, changes, undoes=None) -> HistoryEntry:
-        entry = HistoryEntry(
-            seq=self._next_seq(meta),
-            time=utc_now(),
-            user=user or current_user(),
+        entry = new_entry(
+            self._next_seq(meta),
             op=op,
             reason=reason,
+            user=user,
             layer=self.name,
             changes=changes,
             undoes=undoes,
         )
-        try:
-            line = orjson.dumps(entry.as_dict()) + b"\n"
-        except orjson.JSONEncodeError as exc:  # e.g. a lone surrogate from undecodable argv bytes
-            raise DataError(
-                f"the change cannot be stored: {exc} (a text such as --reason holds characters "
-                "that are not valid Unicode); re-type it as UTF-8. Nothing was changed."
-            ) from None
+        line = encode(entry.as_dict()) + b"\n"
         start = append_line(self.history_path, line)
         end = self.history_path.stat().st_size
         try:

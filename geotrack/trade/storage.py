@@ -23,20 +23,18 @@ from pathlib import Path
 
 import orjson
 
+from geotrack._txn import new_entry
 from geotrack.errors import (
     NotFoundError,
     StorageError,
 )
 from geotrack.store import (
     Change,
-    HistoryEntry,
     append_line,
     atomic_write,
-    current_user,
     file_lock,
     remove_stray_temp_files,
     set_aside_torn_tail,
-    utc_now,
 )
 from geotrack.trade.events import (
     _EVENT_ID_RE,
@@ -73,15 +71,7 @@ def _append_history(
             for line in fh:
                 with contextlib.suppress(orjson.JSONDecodeError, KeyError, TypeError):
                     seq = max(seq, int(orjson.loads(line)["seq"]) + 1)
-    entry = HistoryEntry(
-        seq=seq,
-        time=utc_now(),
-        user=user or current_user(),
-        op=op,
-        reason=reason,
-        layer=layer,
-        changes=changes,
-    )
+    entry = new_entry(seq, op=op, reason=reason, user=user, layer=layer, changes=changes)
     return append_line(path, orjson.dumps(entry.as_dict()) + b"\n")
 
 
