@@ -1,16 +1,18 @@
 """Many processes at once: writers queue, nothing is lost, readers never see half a file.
 
-Eight writer processes each run a fixed number of ``geotrack crossings`` operations (add,
+Over both stores (the workspace folder, and PostGIS through ``--store URL``: GEOTRACK_TEST_PG),
+eight writer processes each run a fixed number of ``geotrack crossings`` operations (add,
 edit, add-report, edit of a report, retire) through the CLI's own entry point, on ids they
 read from the layer as it changes.  Meanwhile readers run ``crossings list --json``,
 ``density --json`` and ``map``, and read the layer and its history directly.  Then:
 
 * every operation was either applied (exit 0, its token in exactly one history entry) or
-  refused with a clear error (exit 1, e.g. editing a crossing another writer retired);
+  refused with a clear error (exit 1, e.g. editing a crossing another writer retired, or in
+  PostGIS a crossing another writer changed since this one read it);
 * history entries are numbered 1..N without gap, and for every crossing each entry's
   ``before`` is the previous entry's ``after`` (no write was based on a stale read: no lost
   update); the layer equals the replay of the history and ``validate`` finds no problem;
-* every read parsed.
+* every read parsed (the readers run against the folder store: they read its files too).
 
 A lock held by a live process is waited for (or times out with a LockError), never broken;
 one left by a killed process does not block.
@@ -18,6 +20,7 @@ one left by a killed process does not block.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -159,9 +162,27 @@ class Readers:
             t.join(timeout=300)
 
 
+@pytest.fixture(params=["folder", "postgis"])
+def writers_store(request) -> str | None:
+    """Where the writers write: None for the workspace folder, else a fresh PostGIS schema's URL.
+
+    The PostGIS case needs GEOTRACK_TEST_PG (``pg_schema``; under CI=true its skip is an error).
+    """
+    return None if request.param == "folder" else request.getfixturevalue("pg_schema")
+
+
+#: What a writer refused, for a reason another writer caused: a retired crossing, and in the
+#: PostGIS store also a row another writer changed since this one read it (a row version).
+_REFUSED = {
+    "folder": r"is retired|already retired",
+    "postgis": r"is retired|already retired|since you read it",
+}
+
+
 @pytest.mark.slow
-def test_eight_writers_and_readers_at_once_lose_nothing(tmp_path):
-    ws = init_workspace(tmp_path / "ws")
+def test_eight_writers_lose_nothing(tmp_path, writers_store):
+    kind = "postgis" if writers_store else "folder"
+    ws = init_workspace(tmp_path / "ws", store=writers_store)
     line = ws.stretch.line_wgs84
     for i in range(SEED_CROSSINGS):
         p = line.interpolate(0.1 + 0.15 * i, normalized=True)
@@ -171,11 +192,24 @@ def test_eight_writers_and_readers_at_once_lose_nothing(tmp_path):
             reason=f"seed-{i}",
             max_border_km=None,
         )
+    ws.close()
     journals = [tmp_path / f"journal-{w}.jsonl" for w in range(WRITERS)]
-    with Readers(ws.path, tmp_path) as readers:
+    head = [writers_store] if writers_store else []
+    # the readers read the folder's files too, so they run against the folder store only
+    readers = Readers(ws.path, tmp_path) if kind == "folder" else None
+    with readers or contextlib.nullcontext():
         procs = [
             subprocess.Popen(
-                [sys.executable, "-c", _WORKER, ws.path, str(w), str(OPS_PER_WRITER), journals[w]],
+                [
+                    sys.executable,
+                    "-c",
+                    _WORKER,
+                    ws.path,
+                    str(w),
+                    str(OPS_PER_WRITER),
+                    journals[w],
+                    *head,
+                ],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=env(),
@@ -187,11 +221,14 @@ def test_eight_writers_and_readers_at_once_lose_nothing(tmp_path):
             assert time.monotonic() < deadline and all(p.poll() is None for p in procs)
             time.sleep(0.05)
         (tmp_path / "go").touch()
+        started = time.monotonic()
         outs = [p.communicate(timeout=600) for p in procs]
+        elapsed = time.monotonic() - started
     for p, (_, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err.decode()[-3000:]
-    assert readers.failures == []
-    assert min(readers.counts[name] for name in ("raw", "list", "density", "map")) >= 1
+    if readers is not None:
+        assert readers.failures == []
+        assert min(readers.counts[name] for name in ("raw", "list", "density", "map")) >= 1
 
     ops = [json.loads(line) for j in journals for line in j.read_text().splitlines()]
     assert len(ops) == WRITERS * OPS_PER_WRITER
@@ -199,10 +236,11 @@ def test_eight_writers_and_readers_at_once_lose_nothing(tmp_path):
     refused = [o for o in ops if o["rc"] != 0]
     for o in refused:  # refused with a clear error, for a reason another writer caused
         assert o["rc"] == 1 and o["err"].startswith("Error: "), o
-        assert re.search(r"is retired|already retired", o["err"]), o
+        assert re.search(_REFUSED[kind], o["err"]), o
         assert o["op"] != "add", o
 
-    store = Workspace.open(ws.path).crossings
+    ws = Workspace.open(ws.path)
+    store = ws.crossings
     history = list(store.history())
     assert [e.seq for e in history] == list(range(1, len(history) + 1))
     tokens = [e.reason for e in history if not (e.reason or "").startswith("seed-")]
@@ -224,16 +262,20 @@ def test_eight_writers_and_readers_at_once_lose_nothing(tmp_path):
             assert layer[new_id]["properties"]["reports"][0]["source_name"] == o["token"]
     for fid, feat in layer.items():
         assert len(feat["properties"]["reports"]) == 1 + reports[fid], fid
-    assert validate_workspace(Workspace.open(ws.path)) == []
+    assert validate_workspace(ws) == []
+    ws.close()
 
-    FIGURES["concurrency: writer processes"] = WRITERS
-    FIGURES["concurrency: operations run"] += len(ops)
-    FIGURES["concurrency: operations applied"] += len(applied)
-    FIGURES["concurrency: operations refused with a clear error"] += len(refused)
-    FIGURES["concurrency: reads while writing (all parsed)"] += sum(readers.counts.values())
-    FIGURES["concurrency: updates lost"] += 0
+    figure = "concurrency: " if kind == "folder" else "postgis concurrency: "
+    FIGURES[figure + "writer processes"] = WRITERS
+    FIGURES[figure + "operations run"] += len(ops)
+    FIGURES[figure + "operations applied"] += len(applied)
+    FIGURES[figure + "operations refused with a clear error"] += len(refused)
+    FIGURES[figure + "seconds for all operations"] = round(elapsed, 1)
+    FIGURES[figure + "updates lost"] += 0
+    if readers is not None:
+        FIGURES[figure + "reads while writing (all parsed)"] += sum(readers.counts.values())
     writers = [e.reason.split("-")[0] for e in history if e.reason and e.reason[0] == "w"]
-    FIGURES["concurrency: writer switches in the history"] += sum(
+    FIGURES[figure + "writer switches in the history"] += sum(
         a != b for a, b in itertools.pairwise(writers)
     )
 
