@@ -93,12 +93,43 @@ def test_every_crossing_is_counted_through_the_clusters(loaded):
     assert via_dom == n
 
 
+# Before the hostile popups open: count every dialog the page asks for and record every
+# element that could run script (img, script, iframe, …, any on* attribute) ever added to
+# the document, even if removed again.  With none added, no handler can run later.
+WATCH = """() => {
+  window.__gtDialogs = 0;
+  for (const name of ['alert', 'confirm', 'prompt']) {
+    const orig = window[name];
+    window[name] = function () { window.__gtDialogs++; return orig.apply(window, arguments); };
+  }
+  window.__gtRisky = [];
+  const RISKY = 'img,script,iframe,object,embed,svg,[onerror],[onload],[onclick]';
+  const note = records => records.forEach(r => r.addedNodes.forEach(n => {
+    if (n.nodeType !== 1) return;
+    if (n.matches(RISKY)) window.__gtRisky.push(n.outerHTML);
+    n.querySelectorAll(RISKY).forEach(x => window.__gtRisky.push(x.outerHTML));
+  }));
+  const obs = new MutationObserver(note);
+  obs.observe(document, {childList: true, subtree: true});
+  window.__gtWatchDone = () => { note(obs.takeRecords()); obs.disconnect(); return window.__gtRisky; };
+}"""
+
+# Open a crossing's popup and resolve on Leaflet's popupopen: its content is in the page.
+# (The page has one popup: closed first, so that opening it again fires popupopen.)
+OPEN_POPUP = """(id) => new Promise(done => {
+  window.geotrack.map.closePopup();
+  window.geotrack.map.once('popupopen', e => done(e.popup.getElement().querySelector('.gt-pop') !== null));
+  window.geotrack.openPopup(window.geotrack.indexOf(id));
+})"""
+
+
 def test_popup_shows_the_report_and_hostile_text_literally(loaded):
     run, _ = loaded
     title = run.page.title()
     scripts = run.evaluate("document.scripts.length")
+    run.evaluate(WATCH)
     for j, note in enumerate(HOSTILE_NOTES):
-        run.evaluate(f"window.geotrack.openPopup(window.geotrack.indexOf('YLU-{100 + j:04d}'))")
+        assert run.evaluate(OPEN_POPUP, f"YLU-{100 + j:04d}") is True
         text = run.evaluate("document.querySelector('.leaflet-popup-content').textContent")
         assert f"YLU-{100 + j:04d}" in text
         assert "Test source (made up for a unit test)" in text
@@ -118,7 +149,10 @@ def test_popup_shows_the_report_and_hostile_text_literally(loaded):
         "Array.from(document.querySelectorAll('.leaflet-popup-content a')).map(a => a.href)"
     )
     assert hrefs == ["https://example.org/x"]
-    run.page.wait_for_timeout(200)
+    # the symbol in each popup's head is our own svg (no handler); nothing else was added
+    risky = run.evaluate("window.__gtWatchDone()")
+    assert [x for x in risky if not x.startswith('<svg width="22"')] == []
+    assert run.evaluate("window.__gtDialogs") == 0
     assert run.dialogs == []
     assert run.page.title() == title
     assert run.evaluate("document.scripts.length") == scripts
