@@ -6,6 +6,10 @@ workspace with the bundled public record and a few SYNTHETIC crossings, plus the
 input files the examples name (:data:`FILES`).  Each must exit 0 with no traceback.  A new
 command's examples are run without editing this file; one that names a new input file
 needs that file added to :data:`FILES`.
+
+``geotrack`` on the shell's PATH is the fork server's relay (``tests/_forkserver.py``): each
+invocation is a real process with its own descriptors, folder, environment and exit status,
+forked from one process that imported geotrack and its libraries once (:data:`PRELOAD`).
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
 import pytest
+from _forkserver import ForkServer
+from hardening._cli_tree import all_commands
 
 from geotrack.cli.main import cli
 
@@ -27,20 +32,25 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def _commands(group: click.Group, words: tuple[str, ...] = ()) -> list[tuple[str, click.Command]]:
-    ctx = click.Context(group)
-    out = []
-    for name in group.list_commands(ctx):
-        cmd = group.get_command(ctx, name)
-        if cmd is None or cmd.hidden:
-            continue
-        out.append((" ".join((*words, name)), cmd))
-        if isinstance(cmd, click.Group):
-            out += _commands(cmd, (*words, name))
-    return out
-
-
-COMMANDS = [("", cli), *_commands(cli)]
+COMMANDS = [("", cli), *((c.name, c.command) for c in all_commands())]
+#: Libraries the examples' commands import, loaded once in the fork server.
+PRELOAD = (
+    "numpy",
+    "scipy.ndimage",
+    "shapely",
+    "shapely.geometry",
+    "shapely.ops",
+    "pyproj",
+    "pyogrio",
+    "pyogrio.raw",
+    "fiona",
+    "rasterio",
+    "rasterio.warp",
+    "pyarrow",
+    "orjson",
+    "folium",
+    "openpyxl",
+)
 
 
 def examples_in(help_text: str) -> list[str]:
@@ -94,17 +104,27 @@ FILES: dict[str, str] = {
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
+def server():
+    """The fork server whose relay is ``geotrack`` on the examples' PATH."""
+    env = {k: v for k, v in os.environ.items() if k != "GEOTRACK_WORKSPACE"}
+    srv = ForkServer({**env, "GEOTRACK_USER": "examples"}, preload=PRELOAD)
+    yield srv
+    srv.close()
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory, server) -> Path:
     """The sandbox every command's examples start from."""
     root = tmp_path_factory.mktemp("examples")
-    env = _env(root)
-    subprocess.run([BIN / "geotrack", "init", "layers"], cwd=root, env=env, check=True)
+    env = _env(server)
+    geotrack = Path(server.bin, "geotrack")
+    subprocess.run([geotrack, "init", "layers"], cwd=root, env=env, check=True)
     for i, (lon, lat) in enumerate([(127.2696, 41.5195), (128.18, 41.41), (127.9, 41.45)]):
         add = ["crossings", "add", "--lon", str(lon), "--lat", str(lat), "--kind", "ford"]
         more = ["--source", f"Example {i}", "--reported", f"2025-11-0{i + 1}", "--synthetic"]
         more.append("--allow-near")  # the bundled record has sites near Hyesan already
         subprocess.run(
-            [BIN / "geotrack", *add, *more, "--max-border-km", "20"],
+            [geotrack, *add, *more, "--max-border-km", "20"],
             cwd=root,
             env=env,
             check=True,
@@ -113,7 +133,7 @@ def template(tmp_path_factory) -> Path:
     for name, text in FILES.items():
         (root / name).write_text(text)
     subprocess.run(
-        [BIN / "geotrack", "export", "--format", "gpkg", "-o", "exp"],
+        [geotrack, "export", "--format", "gpkg", "-o", "exp"],
         cwd=root,
         env=env,
         check=True,
@@ -132,21 +152,20 @@ def template(tmp_path_factory) -> Path:
     return root
 
 
-def _env(root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "GEOTRACK_WORKSPACE"}
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["GEOTRACK_USER"] = "examples"
-    return env
+def _env(server: ForkServer) -> dict[str, str]:
+    """The fork server's environment with its relay first on PATH (then the venv's scripts)."""
+    path = os.pathsep.join((server.bin, str(BIN), server.env.get("PATH", "")))
+    return {**server.env, "PATH": path}
 
 
-def _run_all(lines: list[str], template: Path, tmp_path: Path) -> None:
+def _run_all(lines: list[str], template: Path, tmp_path: Path, server: ForkServer) -> None:
     sandbox = tmp_path / "sandbox"
     shutil.copytree(template, sandbox)
     for line in lines:
         res = subprocess.run(
             ["bash", "-o", "pipefail", "-c", line],
             cwd=sandbox,
-            env=_env(sandbox),
+            env=_env(server),
             capture_output=True,
             timeout=300,
         )
@@ -162,17 +181,43 @@ def test_every_command_has_an_example_in_its_help(name, command):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "command"), COMMANDS, ids=[n or "geotrack" for n, _ in COMMANDS])
-def test_every_help_example_runs(name, command, template, tmp_path):
-    _run_all(examples_in(command.help or ""), template, tmp_path)
+def test_every_help_example_runs(name, command, template, tmp_path, server):
+    _run_all(examples_in(command.help or ""), template, tmp_path, server)
 
 
 @pytest.mark.slow
-def test_every_readme_example_runs(template, tmp_path):
+def test_every_readme_example_runs(template, tmp_path, server):
     lines = readme_examples()
     assert len(lines) > 20
-    _run_all(lines, template, tmp_path)
+    _run_all(lines, template, tmp_path, server)
 
 
 def test_examples_are_found_in_help_text():
     text = "Do it.\n\n\b\nExamples:\n    geotrack a \\\n      --b c\n    geotrack d | jq .\nMore."
     assert examples_in(text) == ["geotrack a --b c", "geotrack d | jq ."]
+
+
+def test_geotrack_in_the_examples_is_a_real_process_of_the_fork_server(template, tmp_path, server):
+    """The relay passes on argv, stdin, stdout, stderr, exit status, working folder and env."""
+    shutil.copy(template / "reports.csv", tmp_path)
+    script = (
+        'test "$(command -v geotrack)" = "$RELAY"\n'
+        "geotrack --version | grep -q 'geotrack, version'\n"
+        "rc=0; geotrack nope 2>err || rc=$?; test $rc = 2\n"
+        "grep -q \"No such command 'nope'\" err\n"
+        "if geotrack nope 2>/dev/null | cat; then exit 9; fi\n"  # pipefail: the status of a pipe
+        "mkdir sub && cd sub && geotrack init here >/dev/null 2>&1 && test -f here/stretch.geojson\n"
+        "GEOTRACK_WORKSPACE=here geotrack validate 2>/dev/null\n"
+        "cat ../reports.csv | GEOTRACK_WORKSPACE=here geotrack crossings import - --dry-run"
+        " --set source_name=S\n"
+    )
+    res = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env={**_env(server), "RELAY": str(Path(server.bin, "geotrack"))},
+        capture_output=True,
+        timeout=300,
+    )
+    err = res.stderr.decode("utf-8", "replace")
+    assert res.returncode == 0, err[-2000:]
+    assert "read 1 record(s) from <stdin>" in err and "would import 1 new" in err, err

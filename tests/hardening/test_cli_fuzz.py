@@ -5,7 +5,7 @@ added later is fuzzed without editing this file.  For each command hypothesis dr
 argument lists mixing well-formed values with hostile ones (NaN, infinities, huge and tiny
 numbers, empty and control-character strings, unknown and byte-only encodings, missing,
 unreadable and special paths, hostile window specs) and runs each as a real process
-(a fork of a prepared server, see ``_cli_tree.ForkServer``) in its own copy of a small
+(a fork of a prepared server, see ``tests/_forkserver.py``) in its own copy of a small
 synthetic workspace.  Each run must:
 
 * exit 0, 1 or 2 (never a traceback, never geotrack's "internal error" fallback);
@@ -26,10 +26,11 @@ from pathlib import Path
 
 import click
 import pytest
+from _forkserver import ForkServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hardening._cli_tree import ForkServer, leaf_commands, options_of, workspace_template
+from hardening._cli_tree import leaf_commands, options_of, workspace_template
 from hardening._run import FIGURES, env
 from hardening.payloads import assert_terminal_clean
 
