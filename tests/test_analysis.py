@@ -382,7 +382,7 @@ def test_analyse_without_a_workspace_and_a_reversed_line(ws):
 
 
 def test_disagreeing_tests_are_said_to_disagree():
-    from geotrack.analysis import _agreement
+    from geotrack.analysis._report import _agreement
     from geotrack.density import Clustering, Hotspots
 
     def hs(p):
