@@ -125,3 +125,51 @@ def test_time_filter_and_legend_count_spread_sites(loaded):
     run.page.wait_for_function("window.geotrack.ready === true")
     assert run.evaluate("window.geotrack.shownCount") == len(feats)
     assert run.evaluate(SPREAD_PATHS) == len(_spread(feats)) + len(_near(feats))
+
+
+STRIP_PIXEL = """([x, y]) => {
+  const s = document.getElementById('gt-strip');
+  const k = s.width / s.clientWidth;
+  return Array.from(s.getContext('2d').getImageData(Math.round(x * k), Math.round(y * k), 1, 1).data);
+}"""
+
+
+def test_the_strip_draws_a_spread_site_as_its_interval_and_says_so(loaded):
+    # was: one tick, as if the site's chainage were known to the metre
+    run, _, feats, _ = loaded
+    spread = _spread(feats) + _near(feats)
+    w = run.evaluate("document.getElementById('gt-strip').clientWidth")
+    ticks = run.evaluate(
+        "window.geotrack.visibleIndices().map(i => window.geotrack.stripX(window.geotrack.data.c.km[i]))"
+    )
+    box = run.page.locator("#gt-strip").bounding_box()
+    checked = 0
+    for f in spread:
+        p = f["properties"]
+        i = run.evaluate(f"window.geotrack.indexOf('{f['id']}')")
+        km = run.evaluate(f"window.geotrack.data.c.km[{i}]")
+        if p.get("chainage_from_km") is not None:
+            want = [p["chainage_from_km"], p["chainage_to_km"]]
+        else:
+            r = p["uncertainty_m"] / 1000.0
+            want = [max(0.0, km - r), km + r]
+        got = run.evaluate(f"window.geotrack.stripSpread({i})")
+        assert got == pytest.approx(want, abs=1e-3), f["id"]
+        # a point of the bar more than 7 px from every tick (else the nearest tick is picked)
+        a, b = (run.evaluate(f"window.geotrack.stripX({k})") for k in got)
+        free = [x for x in range(int(a) + 1, int(b)) if min(abs(x - t) for t in ticks) > 7]
+        if not free:
+            continue
+        x = free[len(free) // 2]
+        up = run.evaluate(f"window.geotrack.data.c.off[{i}] > 0")
+        h = run.evaluate("document.getElementById('gt-strip').clientHeight")
+        y = round(h * 0.55) + (-9 if up else 9)
+        assert run.evaluate(STRIP_PIXEL, [x, y])[:3] != [250, 250, 250]  # tinted, not background
+        run.page.mouse.move(box["x"] + x, box["y"] + y)  # the strip's own mousemove handler runs
+        title = run.evaluate("document.getElementById('gt-strip').title")
+        assert run.evaluate("window.geotrack.stripHovered") == i, (f["id"], title)
+        assert f["id"] in title and "(best estimate)" in title
+        assert f"km {got[0]:.1f}–{got[1]:.1f}" in title
+        assert f"({got[1] - got[0]:.1f} km of river)" in title
+        checked += 1
+    assert checked >= 2 and w > 0

@@ -40,22 +40,55 @@
       if (!visible[i]) continue;
       var xi = stripX(C.km[i], w);
       g.fillStyle = (CODES.kind[C.kind[i]] || CODES.kind[0])[2];
-      var up = C.off[i] > 0;
-      g.fillRect(xi - 1, up ? y - 16 : y + 2, 2, 14);
+      var top = C.off[i] > 0 ? y - 16 : y + 2;
+      var sp = stripSpread(i);
+      if (sp) {  // where the site may be: a translucent bar, its best estimate the tick
+        g.globalAlpha = 0.3;
+        g.fillRect(stripX(sp[0], w), top + 3, Math.max(stripX(sp[1], w) - stripX(sp[0], w), 1), 8);
+        g.globalAlpha = 1;
+      }
+      g.fillRect(xi - 1, top, 2, 14);
     }
     g.fillStyle = '#333';
     g.fillText('CN bank ▲', 2, y - 18 < 12 ? 22 : y - 18);
+  }
+  // The km span a site may lie on, for a site placed from words: a stretch of river
+  // ([from_km, to_km]) or near a named place (its best estimate ± its radius); else null.
+  function stripSpread(i) {
+    if (C.sp[i]) return C.sp[i];
+    if (C.np[i] && C.unc[i]) return [Math.max(0, C.km[i] - C.unc[i] / 1000), Math.min(LEN, C.km[i] + C.unc[i] / 1000)];
+    return null;
+  }
+  function stripTip(i) {
+    var head = (S(C.id[i]) || '') + (S(C.name[i]) ? ' · ' + S(C.name[i]) : '') + ' · km ' + fmt(C.km[i], 1);
+    var sp = stripSpread(i);
+    if (!sp) return head;
+    var span = C.sp[i] ? 'may be anywhere on km ' + fmt(sp[0], 1) + '–' + fmt(sp[1], 1)
+      : 'near a named place, ± ' + fmt(C.unc[i] / 1000, 1) + ' km: km ' + fmt(sp[0], 1) + '–' + fmt(sp[1], 1);
+    return head + ' (best estimate); ' + span + ' (' + fmt(sp[1] - sp[0], 1) + ' km of river)';
+  }
+  // the site under strip x *px*: a tick within 7 px, else the narrowest spread bar over px
+  function stripPick(px, w) {
+    var best = -1, bestD = 7, bar = -1, barW = Infinity;
+    for (var i = 0; i < N; i++) {
+      if (!visible[i]) continue;
+      var d = Math.abs(stripX(C.km[i], w) - px);
+      if (d < bestD) { bestD = d; best = i; }
+      var sp = stripSpread(i);
+      if (sp && stripX(sp[0], w) <= px && px <= stripX(sp[1], w) && sp[1] - sp[0] < barW) { barW = sp[1] - sp[0]; bar = i; }
+    }
+    return best >= 0 ? best : bar;
+  }
+  function stripHover(ev) {
+    var i = stripPick(ev.clientX - strip.getBoundingClientRect().left, strip.clientWidth);
+    strip.title = i >= 0 ? stripTip(i) : '';
+    GT.stripHovered = i;
   }
   function stripClick(ev) {
     var rect = strip.getBoundingClientRect();
     var w = strip.clientWidth;
     var px = ev.clientX - rect.left;
-    var best = -1, bestD = 7;
-    for (var i = 0; i < N; i++) {
-      if (!visible[i]) continue;
-      var d = Math.abs(stripX(C.km[i], w) - px);
-      if (d < bestD) { bestD = d; best = i; }
-    }
+    var best = stripPick(px, w);
     if (best >= 0) {
       GT.lastStripPick = best;
       map.setView([C.lat[best], C.lon[best]], Math.max(map.getZoom(), 13));
@@ -77,8 +110,10 @@
   }
   GT.pointAtKm = pointAtKm;
   GT.stripX = function (km) { return stripX(km, strip.clientWidth); };
+  GT.stripSpread = stripSpread;
   if (strip) {
     strip.addEventListener('click', stripClick);
+    strip.addEventListener('mousemove', stripHover);
     window.addEventListener('resize', drawStrip);
   }
 
