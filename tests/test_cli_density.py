@@ -352,7 +352,7 @@ def test_table_states_how_sites_are_located_and_what_the_tests_use(ws_with_cross
     out = " ".join(r.stdout.split())
     assert "Located: 32 as points, none spread" in out
     assert "hotspot and clustering tests use the 32 point-located crossings only" in out
-    assert "bandwidth: auto (likelihood cross-validation from 10 point-located" in out
+    assert "bandwidth: auto (likelihood cross-validation with 10 or more point-located" in out
     assert "empty, not shown" in out
 
 

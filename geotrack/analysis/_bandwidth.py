@@ -37,8 +37,9 @@ def _choose_bandwidth(
     if rule == "auto":
         rule = "cv" if n >= MIN_CV_SITES else "silverman"
         basis = (
-            f"auto (likelihood cross-validation from {MIN_CV_SITES} point-located crossings, "
-            f"Silverman's rule below, the bin width below 2): {n} point-located, so "
+            f"auto (likelihood cross-validation with {MIN_CV_SITES} or more point-located "
+            f"crossings, Silverman's rule with 2 to {MIN_CV_SITES - 1}, the bin width with "
+            f"fewer than 2): {n} point-located, so "
         )
     if rule == "cv" and n >= 2:
         choice = dens.cv_bandwidth(c, window=window)

@@ -63,8 +63,8 @@ def _f(v: Any, nd: int = 3) -> str:
     type=click.Choice(["auto", "cv", "silverman"]),
     default="auto",
     show_default=True,
-    help="auto: likelihood cross-validation from 10 point-located crossings, Silverman's "
-    "rule below, the bin width below 2; or that rule.",
+    help="auto: likelihood cross-validation with 10 or more point-located crossings, "
+    "Silverman's rule with 2 to 9, the bin width with fewer than 2; or that rule.",
 )
 @click.option("--step-km", type=float, default=None, help="Kernel density grid step, km.")
 @click.option(
