@@ -327,7 +327,9 @@ def test_statistics_on_a_clustered_synthetic_layer(ws):
     s = density_report(ws, opts(simulations=199)).summary
     assert s["n_crossings"] == 80
     assert s["kde"]["bandwidth_rule"] == "likelihood cross-validation"
-    assert s["kde"]["bandwidth_basis"].startswith("auto (likelihood cross-validation with 10 or more")
+    assert s["kde"]["bandwidth_basis"].startswith(
+        "auto (likelihood cross-validation with 10 or more"
+    )
     assert s["kde"]["integral"] == pytest.approx(80)
     sig = [h for h in s["hotspots"]["stretches"] if h["significant"]]
     assert any(h["from_km"] < 120 < h["to_km"] for h in sig)
