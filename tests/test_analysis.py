@@ -216,6 +216,14 @@ def features_at(ws, chainage_km, **props):
     return out
 
 
+def assert_corridor_mass(g, *, kept_at_least: float) -> None:
+    """The kept cells hold ``in_corridor`` crossings, at most ``total`` and at least a share of it."""
+    kept = float(np.nansum(g.values, dtype=np.float64)) * (g.cell_m / 1000) ** 2
+    assert np.isnan(g.values).any() and np.isfinite(g.values).any()
+    assert g.in_corridor == pytest.approx(kept, rel=1e-5)
+    assert kept_at_least * g.total <= kept <= g.total * (1 + 1e-6)
+
+
 def test_a_site_straddling_the_window_counts_for_its_part_inside(ws):
     from geotrack.reference import Window
 
@@ -235,7 +243,8 @@ def test_a_site_straddling_the_window_counts_for_its_part_inside(ws):
     assert s["bins"][-1]["expected"] == pytest.approx(0.25)
     # the raster holds the same mass: the spread part lies along the river line
     g = r.grid()
-    assert float(g.values.sum()) * (g.cell_m / 1000) ** 2 == pytest.approx(1.25, rel=2e-3)
+    assert g.total == pytest.approx(1.25, rel=2e-3)
+    assert_corridor_mass(g, kept_at_least=0.9)
     # a reversed stretch is excluded, with the reason, not repaired
     bad = features_at(ws, [45.0], chainage_from_km=50.0, chainage_to_km=40.0)
     s = analyse(bad, stretch=ws.stretch, window=Window("w", 0, 50), options=opts()).summary
@@ -355,9 +364,14 @@ def test_grid_of_the_result(ws):
     r = density_report(ws, opts(bandwidth_km=1.0, raster_cell_m=200))
     g = r.grid()
     assert g.cell_m == 200 and g.bandwidth_m == 1000
-    assert float(g.values.sum()) * 0.04 == pytest.approx(3, rel=1e-3)
+    assert g.total == pytest.approx(3, rel=1e-3)
+    # a 3 km corridor is three bandwidths either side: it keeps nearly all the mass
+    assert_corridor_mass(g, kept_at_least=0.99)
+    # the raster's own bandwidth: half the 3 km corridor, never more than the 1-D one
+    assert density_report(ws, opts(bandwidth_km=10.0)).grid().bandwidth_m == 1500
+    assert density_report(ws, opts(bandwidth_km=1.0)).grid().bandwidth_m == 1000
     # default cell: 100 m unless the bandwidth spans more than 25 cells
-    r = density_report(ws, opts(bandwidth_km=10.0))
+    r = density_report(ws, opts(bandwidth_km=10.0, raster_bandwidth_m=10_000))
     assert r.grid().cell_m == 400
 
 
