@@ -336,7 +336,7 @@ def test_few_sites_give_a_short_table_and_a_hint(tmp_path):
 
 def test_the_default_seed_is_stated_and_is_the_library_s():
     from geotrack.analysis import DEFAULT_CORRIDOR_KM, DEFAULT_SEED
-    from geotrack.cli.density import DEFAULT_CORRIDOR_KM as CLI_CORRIDOR
+    from geotrack.cli._options import DEFAULT_CORRIDOR_KM as CLI_CORRIDOR
     from geotrack.cli.density import DEFAULT_SEED as CLI_SEED
 
     assert CLI_SEED == DEFAULT_SEED and CLI_CORRIDOR == DEFAULT_CORRIDOR_KM

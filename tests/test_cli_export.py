@@ -118,6 +118,56 @@ def test_usage_errors_exit_2(hws, tmp_path, args, message):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("value", ["5", "1.5"])
+def test_raster_corridor_reaches_the_geotiff_and_is_stated(hws, tmp_path, value):
+    rasterio = pytest.importorskip("rasterio")
+    out = tmp_path / "out"
+    res = run("-w", str(hws.path), "-o", str(out), "--format", "tif", "--raster-corridor-km", value)
+    assert res.exit_code == 0, res.output
+    with rasterio.open(out / "geotrack-density.tif") as src:
+        tags = src.tags()
+    assert float(tags["corridor_m"]) == float(value) * 1000.0
+    text = " ".join(res.stderr.split())
+    assert "geotrack-density.tif: crossing density" in text
+    assert f"only within {float(value):g} km of the river line" in text
+    res = run(
+        "-w",
+        str(hws.path),
+        "-o",
+        str(out),
+        "--format",
+        "tif",
+        "--overwrite",
+        "--json",
+        "--raster-corridor-km",
+        value,
+    )
+    doc = json.loads(res.stdout)
+    assert doc["raster_corridor_km"] == float(value)
+    assert any(f"only within {float(value):g} km" in n for n in doc["notes"])
+
+
+def test_raster_corridor_default_and_no_raster(hws, tmp_path):
+    res = run("-w", str(hws.path), "-o", str(tmp_path / "a"), "--format", "tif", "--json")
+    assert json.loads(res.stdout)["raster_corridor_km"] == 3.0
+    assert "--raster-corridor-km" in run("--help").output
+    res = run("-w", str(hws.path), "-o", str(tmp_path / "b"), "--format", "csv", "--json")
+    assert json.loads(res.stdout)["raster_corridor_km"] is None  # no raster written
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "80"])
+def test_a_bad_raster_corridor_is_refused_and_nothing_written(hws, tmp_path, value):
+    out = tmp_path / "out"
+    res = run("-w", str(hws.path), "-o", str(out), "--format", "tif", "--raster-corridor-km", value)
+    assert res.exit_code == 2
+    assert "raster_corridor_km" in res.stderr and "--raster-corridor-km" in res.stderr
+    assert value in res.stderr and "e.g. 3" in res.stderr and "Traceback" not in res.stderr
+    assert not out.exists()
+    out.mkdir()  # an existing folder is left as it was
+    res = run("-w", str(hws.path), "-o", str(out), "--raster-corridor-km", value)
+    assert res.exit_code == 2 and os.listdir(out) == []
+
+
 def test_unwritable_output_exits_1(hws, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")

@@ -14,10 +14,12 @@ from typing import Any
 import click
 
 __all__ = [
+    "DEFAULT_CORRIDOR_KM",
     "apply_options",
     "given",
     "include_retired_option",
     "output_option",
+    "raster_corridor_option",
     "reason_option",
     "text_options",
 ]
@@ -29,6 +31,18 @@ reason_option = click.option("--reason", default=None, help="Why, for the histor
 #: ``--include-retired``, for commands that count crossing sites.
 include_retired_option = click.option(
     "--include-retired", is_flag=True, help="Count retired crossing sites too."
+)
+#: :data:`geotrack.analysis.DEFAULT_CORRIDOR_KM`, repeated so that ``--help`` needs no
+#: numerical import (tests/test_cli_density.py checks that the two agree).
+DEFAULT_CORRIDOR_KM = 3.0
+#: ``--raster-corridor-km KM``, the density raster's corridor along the river (``geotrack
+#: density`` and ``geotrack export``); checked by :meth:`geotrack.analysis.DensityOptions.check`.
+raster_corridor_option = click.option(
+    "--raster-corridor-km",
+    type=float,
+    default=DEFAULT_CORRIDOR_KM,
+    show_default=True,
+    help="Density raster: cells farther than this from the river line are nodata, km.",
 )
 
 

@@ -14,6 +14,7 @@ from geotrack.cli._common import (
     terminal_safe,
     workspace_option,
 )
+from geotrack.cli._options import raster_corridor_option
 from geotrack.errors import UsageError, ValidationError
 
 log = logging.getLogger(__name__)
@@ -21,8 +22,6 @@ log = logging.getLogger(__name__)
 #: The seed of :data:`geotrack.analysis.DEFAULT_SEED` (repeated here so that ``--help`` needs
 #: no numerical import; tests/test_cli_density.py checks that the two agree).
 DEFAULT_SEED = 20251209
-#: :data:`geotrack.analysis.DEFAULT_CORRIDOR_KM`, repeated for the same reason.
-DEFAULT_CORRIDOR_KM = 3.0
 #: With fewer crossings than this in the window, the table output is a short summary.
 FEW_SITES = 5
 
@@ -126,13 +125,7 @@ def _f(v: Any, nd: int = 3) -> str:
     help="Density raster kernel bandwidth, m (default: half the corridor, at most the 1-D "
     "bandwidth).",
 )
-@click.option(
-    "--raster-corridor-km",
-    type=float,
-    default=DEFAULT_CORRIDOR_KM,
-    show_default=True,
-    help="Density raster: cells farther than this from the river line are nodata, km.",
-)
+@raster_corridor_option
 @click.option("--no-raster", is_flag=True, help="With -o, skip the GeoTIFF.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @click.option(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from geotrack.cli._common import emit_json, open_workspace, terminal_safe, workspace_option
+from geotrack.cli._options import raster_corridor_option
 from geotrack.export.api import FORMATS, export_workspace
 
 _FORMAT_HELP = (
@@ -57,6 +58,7 @@ _FORMAT_HELP = (
     help="Stem of the output file names (letters, digits, '_' or '-').",
 )
 @click.option("--bom", is_flag=True, help="Start the CSV with a UTF-8 byte-order mark (Excel).")
+@raster_corridor_option
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 def export_cmd(
     workspace: str | None,
@@ -68,6 +70,7 @@ def export_cmd(
     window: str | None,
     stem: str,
     bom: bool,
+    raster_corridor_km: float,
     as_json: bool,
 ) -> None:
     """Export the workspace for QGIS, Google Earth and spreadsheets.
@@ -81,6 +84,7 @@ def export_cmd(
         geotrack export -o out/
         geotrack export --format kmz --public -o share/
         geotrack export --format gpkg,csv --bom --overwrite --json
+        geotrack export --format tif --raster-corridor-km 5 -o out/
     Open out/geotrack.qgz in QGIS, out/geotrack.kmz in Google Earth.
     """
     ws = open_workspace(workspace)
@@ -94,6 +98,7 @@ def export_cmd(
         window=window,
         name=stem,
         csv_bom=bom,
+        raster_corridor_km=raster_corridor_km,
     )
     if as_json:
         emit_json(result.as_dict())

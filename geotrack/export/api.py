@@ -43,7 +43,14 @@ from typing import Any
 
 import orjson
 
-from geotrack.errors import DataError, GeotrackError, OutputExistsError, StorageError, UsageError
+from geotrack.errors import (
+    DataError,
+    GeotrackError,
+    OutputExistsError,
+    StorageError,
+    UsageError,
+    ValidationError,
+)
 from geotrack.export._model import (
     PUBLIC_DROPPED,
     Layer,
@@ -90,6 +97,11 @@ class ExportResult:
         Anything else the user should know (a format skipped, and why).
     window : dict or None
         The window the density layers cover.
+    coarsening_m : dict or None
+        How far a public export may move a crossing, m.
+    raster_corridor_km : float or None
+        The density raster's corridor along the river line, km (None when no raster
+        was written).
     """
 
     out_dir: Path
@@ -102,6 +114,7 @@ class ExportResult:
     notes: tuple[str, ...] = ()
     window: dict[str, Any] | None = None
     coarsening_m: dict[str, float] | None = field(default=None)
+    raster_corridor_km: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The result as plain data (for ``--json``).
@@ -122,6 +135,7 @@ class ExportResult:
             "coarsening_m": self.coarsening_m,
             "notes": list(self.notes),
             "window": self.window,
+            "raster_corridor_km": self.raster_corridor_km,
         }
 
 
@@ -236,11 +250,32 @@ class _Density:
     notes: list[str] = field(default_factory=list)
 
 
+def _density_options(raster_corridor_km: float | None) -> Any:
+    """The density options of an export, checked (a bad one is a :class:`UsageError`)."""
+    from geotrack.analysis import DensityOptions
+
+    # Hotspot simulations are not exported: keep them few; seeded for repeatable files.
+    kw = {} if raster_corridor_km is None else {"raster_corridor_km": raster_corridor_km}
+    opts = DensityOptions(simulations=19, seed=1, **kw)
+    try:
+        opts.check()
+    except ValidationError as exc:
+        raise UsageError(str(exc)) from exc
+    return opts
+
+
 def _density(
-    ws: Any, raw: Sequence[dict[str, Any]], sites: Layer, window: Any, precision: int
+    ws: Any,
+    raw: Sequence[dict[str, Any]],
+    sites: Layer,
+    window: Any,
+    precision: int,
+    options: Any,
 ) -> _Density:
     """Density layers over *window*, from the sites as exported (coarsened when public)."""
-    from geotrack.analysis import DensityOptions, analyse
+    from dataclasses import replace
+
+    from geotrack.analysis import analyse
     from geotrack.export.density_layers import (
         density_layers,
         raster_description,
@@ -256,8 +291,7 @@ def _density(
         window=window,
         window_info=ws.describe_window(window),
         towns=ws.towns,
-        # Hotspot simulations are not exported: keep them few; seeded for repeatable files.
-        options=DensityOptions(window=window.name, simulations=19, seed=1),
+        options=replace(options, window=window.name),
     )
     layers = density_layers(result)
     for layer in layers:
@@ -391,6 +425,7 @@ def export_workspace(
     window: str | None = None,
     name: str = "geotrack",
     csv_bom: bool = False,
+    raster_corridor_km: float | None = None,
 ) -> ExportResult:
     """Export the workspace's layers to GIS formats in *out_dir*.
 
@@ -417,6 +452,9 @@ def export_workspace(
         Stem of the output names (letters, digits, ``_``, ``-``).
     csv_bom : bool
         Start the CSV with a UTF-8 byte-order mark (for Excel).
+    raster_corridor_km : float, optional
+        The density raster shows only cells within this distance of the river line, km
+        (nodata beyond; default :data:`geotrack.analysis.DEFAULT_CORRIDOR_KM`).
 
     Returns
     -------
@@ -425,7 +463,8 @@ def export_workspace(
     Raises
     ------
     UsageError
-        Unknown format, bad precision, or a name that would leave *out_dir*.
+        Unknown format, bad precision, a bad *raster_corridor_km*, or a name that would
+        leave *out_dir*.
     StorageError
         An output exists (without *overwrite*), or *out_dir* cannot be written;
         *out_dir* is left as it was.
@@ -450,6 +489,7 @@ def export_workspace(
             f"precision={precision!r}: give a whole number of decimals from 0 to {_MAX_DECIMALS} "
             "(7 = about 1 cm, 5 = about 1 m, 2 = about 1 km)"
         )
+    density_options = _density_options(raster_corridor_km)
     out_dir = Path(out_dir)
     targets = targets_for(fmts, name)
     names = [n for ns in targets.values() for n in ns]
@@ -480,7 +520,9 @@ def export_workspace(
     layers: list[Layer] = [sites, reports, claims, relays, *_reference(ws, precision)]
     notes: list[str] = []
     need_density = bool({"gpkg", "geojson", "kml", "kmz", "tif", "qgis"} & set(fmts))
-    dens = _density(ws, raw, sites, win, precision) if need_density else _Density([])
+    dens = (
+        _density(ws, raw, sites, win, precision, density_options) if need_density else _Density([])
+    )
     layers += dens.layers
     notes += dens.notes
     by_name = {lyr.name: lyr for lyr in layers}
@@ -564,6 +606,7 @@ def export_workspace(
                 from geotrack.export.qml import raster_qml
 
                 vmax, label, raster_text = dens.write_raster(tmp / files[0])
+                notes.append(f"{files[0]}: {raster_text}")
                 (tmp / files[1]).write_text(raster_qml(vmax=vmax, label=label), encoding="utf-8")
             elif fmt == "qgis":
                 from geotrack.export.qgis_project import write_qgis_project
@@ -605,6 +648,7 @@ def export_workspace(
         notes=tuple(notes),
         window=ws.describe_window(win),
         coarsening_m=coarse,
+        raster_corridor_km=density_options.raster_corridor_km if "tif" in targets else None,
     )
 
 
