@@ -234,12 +234,34 @@ def test_raster_overlay_is_a_png_in_web_mercator():
         cell_m=100.0,
         bandwidth_m=300.0,
         bounds=(400000.0, 4596000.0, 405000.0, 4600000.0),
+        corridor_m=None,
+        in_corridor=None,
+        total=3.0,
     )
     r = raster_overlay(grid)
+    assert r["corridor_km"] is None  # not clipped: no corridor to state
     assert r["png"].startswith("data:image/png;base64,iVBORw0KGgo")
     (s, w), (n, e) = r["bounds"]
     assert 41.4 < s < n < 41.6 and 127.7 < w < e < 127.9
     assert r["max"] > 0
+
+
+def test_the_raster_legend_states_its_corridor_and_bandwidth(ws):
+    from geotrack.density import clip_to_corridor, density_grid
+
+    x, y = np.array([400000.0, 402000.0]), np.array([4598000.0, 4598000.0])
+    grid = density_grid(
+        x, y, bounds=(396000.0, 4594000.0, 406000.0, 4602000.0), cell_m=250.0, bandwidth_m=750.0
+    )
+    grid = clip_to_corridor(grid, [(396000.0, 4598000.0), (406000.0, 4598000.0)], 1500.0)
+    r = raster_overlay(grid)
+    assert r["corridor_km"] == 1.5 and r["bandwidth_m"] == 750.0
+    assert 0 < r["in_corridor"] < r["total"]
+    p = map_payload([], stretch=ws.stretch, window=ws.window("0:10"))
+    p["density"] = {"raster": r}  # as workspace_payload adds it
+    html = render_html(p)
+    shown = _data(html)["density"]["raster"]
+    assert (shown["corridor_km"], shown["bandwidth_m"]) == (1.5, 750.0)
 
 
 def test_write_html_refuses_to_clobber_and_is_atomic(tmp_path):

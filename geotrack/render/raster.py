@@ -26,7 +26,9 @@ def raster_overlay(grid: Any, *, max_pixels: int = 1_500_000) -> dict[str, Any]:
     -------
     dict
         ``png`` (a ``data:`` URI), ``bounds`` (``[[south, west], [north, east]]``),
-        ``max`` (the largest value), ``unit_label``, ``cell_m``, ``bandwidth_m``.
+        ``max`` (the largest value), ``unit_label``, ``cell_m``, ``bandwidth_m``, and the
+        corridor along the river the grid keeps: ``corridor_km`` (None when not clipped),
+        ``in_corridor`` (expected crossings in it) and ``total`` (in the whole kernel).
 
     Examples
     --------
@@ -89,6 +91,9 @@ def raster_overlay(grid: Any, *, max_pixels: int = 1_500_000) -> dict[str, Any]:
         "unit_label": "crossings per km²",
         "cell_m": float(grid.cell_m),
         "bandwidth_m": float(grid.bandwidth_m),
+        "corridor_km": None if grid.corridor_m is None else float(grid.corridor_m) / 1000.0,
+        "in_corridor": None if grid.in_corridor is None else float(grid.in_corridor),
+        "total": float(grid.total),
     }
 
 

@@ -116,7 +116,9 @@
       dl.appendChild(rampBar(dens.kde.max, 'per km'));
     }
     if (dens.raster) {
-      dl.appendChild(el('p', {text: 'Layer “Density raster” (off by default): 2-D Gaussian kernel, bandwidth ' + fmt(dens.raster.bandwidth_m / 1000, 2) + ' km, ' + fmt(dens.raster.cell_m, 0) + ' m cells (EPSG:32652, shown in Web Mercator). Unit: crossings per km².'}));
+      var rc = dens.raster.corridor_km;
+      var ctext = rc === null || rc === undefined ? '' : ' Shown only within ' + fmt(rc, 1) + ' km of the river line (transparent beyond: nodata), holding ' + fmt(dens.raster.in_corridor, 1) + ' of ' + fmt(dens.raster.total, 1) + ' expected crossings.';
+      dl.appendChild(el('p', {id: 'gt-raster-legend', text: 'Layer “Density raster” (off by default): 2-D Gaussian kernel, bandwidth ' + fmt(dens.raster.bandwidth_m / 1000, 2) + ' km, ' + fmt(dens.raster.cell_m, 0) + ' m cells (EPSG:32652, shown in Web Mercator).' + ctext + ' Unit: crossings per km².'}));
       dl.appendChild(rampBar(dens.raster.max, 'per km²'));
     }
   }
