@@ -9,8 +9,10 @@ import contextlib
 import json
 import os
 
+import click
 import pytest
 from click.testing import CliRunner
+from hardening._cli_tree import leaf_commands, options_of
 
 from geotrack.cli.main import EXIT_CODES, cli
 from geotrack.workspace import init_workspace
@@ -222,3 +224,33 @@ def test_unknown_and_byte_codecs_are_refused_by_both_importers(ws, tmp_path, enc
         res = run(*args)
         assert res.exit_code in (0, 1), res.output
         assert "internal error" not in res.stderr
+
+
+REQUIRED = [
+    (leaf.words, p)
+    for leaf in leaf_commands()
+    for p in options_of(leaf.command)
+    if isinstance(p, click.Option) and p.required
+]
+
+
+@pytest.mark.parametrize(
+    ("words", "option"), REQUIRED, ids=[f"{' '.join(w)} {o.opts[-1]}" for w, o in REQUIRED]
+)
+def test_a_required_option_left_out_is_bad_usage(ws, words, option):
+    # `trade chart` without -o was an internal error: click 8.3+ takes an explicit
+    # default=None as a value given, so the shared -o/--output was no longer required.
+    args = [*words]
+    for other in options_of(_command(words)):
+        value = "2025-11" if other.name in ("month", "highest_since") else "x"
+        if isinstance(other, click.Argument) and other.required:
+            args.append(value)
+        elif isinstance(other, click.Option) and other.required and other is not option:
+            args += [other.opts[-1], value]
+    res = run("-w", str(ws.path), *args)
+    assert res.exit_code == 2, res.output
+    assert "Missing option" in res.output and option.opts[-1] in res.output
+
+
+def _command(words):
+    return next(leaf.command for leaf in leaf_commands() if leaf.words == words)

@@ -80,12 +80,15 @@ def given(kwargs: Mapping[str, Any], specs: Sequence[OptionSpec]) -> dict[str, A
 
 
 def output_option(*, help: str, required: bool = False) -> Callable[[Any], Any]:
-    """``-o/--output FILE`` as a :class:`pathlib.Path` (None when not given and not required)."""
+    """``-o/--output FILE`` as a :class:`pathlib.Path` (None when not given and not required).
+
+    No ``default`` is passed: click 8.3+ takes an explicit ``default=None`` as a value
+    given, so a required option would no longer be required.
+    """
     return click.option(
         "-o",
         "--output",
         type=click.Path(dir_okay=False, path_type=Path),
         required=required,
-        default=None,
         help=help,
     )
