@@ -166,3 +166,18 @@ def test_a_lower_priority_label_gives_way(page_path):
         assert hidden_any > 0  # the public record's labels do collide somewhere
         assert hidden_towns < hidden_any
         run.page.screenshot(path=str(page_path.parent / "framing.png"))
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_the_strips_texts_never_overlap(page_path, width, height):
+    # was: the "CN bank ▲" key drawn over the first county's name (Kimhyongjik) at top left
+    with open_page(page_path, width=width, height=height) as run:
+        ready(run)
+        texts = run.evaluate("window.geotrack.stripTexts")
+        names = [t["text"] for t in texts]
+        counties = run.evaluate("window.geotrack.data.counties.map(c => c.name)")
+        assert "CN bank ▲" in names and "0 km" in names
+        assert len(set(names) & set(counties)) >= 3, names
+        assert overlapping(texts) == []
+        w = run.evaluate("document.getElementById('gt-strip').clientWidth")
+        assert all(t["l"] >= 0 and t["r"] <= w for t in texts), texts

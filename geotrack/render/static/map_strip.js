@@ -23,10 +23,14 @@
     g.strokeStyle = '#2b7bb9'; g.lineWidth = 3;
     g.beginPath(); g.moveTo(stripX(0, w), y); g.lineTo(stripX(LEN, w), y); g.stroke();
     g.font = '10px sans-serif'; g.fillStyle = '#333'; g.strokeStyle = '#333'; g.lineWidth = 1;
+    // Text boxes drawn so far: the bank key first, then km marks, then county names (a
+    // county name slides right past what it would cover, else it is left out).
+    var texts = GT.stripTexts = [];
+    stripText(g, 'CN bank ▲', 2, y - 18 < 12 ? 22 : y - 18, texts);
     for (var k = 0; k <= LEN + 1e-9; k += 10) {
       var x = stripX(k, w), major = Math.round(k) % 50 === 0;
       g.beginPath(); g.moveTo(x, y + 3); g.lineTo(x, y + (major ? 10 : 6)); g.stroke();
-      if (major) g.fillText(k + ' km', x - 10, h - 3);
+      if (major) stripText(g, k + ' km', x - 10, h - 3, texts);
     }
     g.fillStyle = '#555';
     D.counties.forEach(function (c) {
@@ -34,7 +38,9 @@
       g.strokeStyle = '#999'; g.beginPath(); g.moveTo(xa, 2); g.lineTo(xa, h - 14); g.stroke();
       var label = String(c.name || '');
       var space = stripX(Math.min(c.to_km, LEN), w) - xa;
-      if (g.measureText(label).width < space - 4) g.fillText(label, xa + 3, 11);
+      var x0 = xa + 3, tw = g.measureText(label).width;
+      texts.forEach(function (t) { if (t.t < 12 && t.l < x0 + tw + 4 && x0 < t.r + 4) x0 = t.r + 6; });
+      if (label && x0 + tw < xa + space - 1) stripText(g, label, x0, 11, texts);
     });
     for (var i = 0; i < N; i++) {
       if (!visible[i]) continue;
@@ -49,8 +55,17 @@
       }
       g.fillRect(xi - 1, top, 2, 14);
     }
-    g.fillStyle = '#333';
-    g.fillText('CN bank ▲', 2, y - 18 < 12 ? 22 : y - 18);
+  }
+  // Draw *label* with its baseline at (x, base), moved inside the strip's ends, unless it
+  // would overlap a box in *texts*; record its box (10 px font: 9 px above the baseline,
+  // 3 below) and say whether it was drawn.
+  function stripText(g, label, x, base, texts) {
+    var tw = g.measureText(label).width;
+    x = Math.max(1, Math.min(x, strip.clientWidth - tw - 1));
+    var box = {text: label, l: x, r: x + tw, t: base - 9, b: base + 3};
+    var hit = texts.some(function (o) { return box.l < o.r && o.l < box.r && box.t < o.b && o.t < box.b; });
+    if (!hit) { g.fillText(label, x, base); texts.push(box); }
+    return !hit;
   }
   // The km span a site may lie on, for a site placed from words: a stretch of river
   // ([from_km, to_km]) or near a named place (its best estimate ± its radius); else null.
