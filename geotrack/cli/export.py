@@ -84,7 +84,7 @@ def export_cmd(
         geotrack export -o out/
         geotrack export --format kmz --public -o share/
         geotrack export --format gpkg,csv --bom --overwrite --json
-        geotrack export --format tif --raster-corridor-km 5 -o out/
+        geotrack export --format tif --raster-corridor-km 5 -o wide/
     Open out/geotrack.qgz in QGIS, out/geotrack.kmz in Google Earth.
     """
     ws = open_workspace(workspace)
